@@ -1,0 +1,119 @@
+/**
+ * The error catalogue: every error code Runyard returns, with its HTTP status, its category and
+ * whether a client may retry it. `docs/errors.md` documents exactly these codes (a test checks it).
+ */
+export type ErrorCategory = 'user' | 'system' | 'third-party';
+
+export interface ErrorDefinition {
+  status: number;
+  category: ErrorCategory;
+  retryable: boolean;
+  description: string;
+}
+
+export const errorCatalogue = {
+  VALIDATION_FAILED: {
+    status: 400,
+    category: 'user',
+    retryable: false,
+    description: 'The request body, query or path did not match the schema; details.issues names each field.',
+  },
+  INVALID_JSON: {
+    status: 400,
+    category: 'user',
+    retryable: false,
+    description: 'The request body is not valid JSON.',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    category: 'user',
+    retryable: false,
+    description: 'No API key was sent, or the key is unknown, revoked or expired.',
+  },
+  PERMISSION_DENIED: {
+    status: 403,
+    category: 'user',
+    retryable: false,
+    description: 'The API key lacks the scope this route needs; details.requiredScope names it.',
+  },
+  NOT_FOUND: {
+    status: 404,
+    category: 'user',
+    retryable: false,
+    description: 'The resource does not exist in this workspace.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    category: 'user',
+    retryable: false,
+    description: 'No route matches this method and path.',
+  },
+  CONFLICT: {
+    status: 409,
+    category: 'user',
+    retryable: false,
+    description: 'The change conflicts with existing state, e.g. a name that is already taken.',
+  },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    category: 'user',
+    retryable: true,
+    description: 'A request with the same Idempotency-Key is still being processed.',
+  },
+  PRECONDITION_FAILED: {
+    status: 412,
+    category: 'user',
+    retryable: false,
+    description: 'If-Match did not match the current ETag: the resource changed since it was read.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    category: 'user',
+    retryable: false,
+    description: 'The request body is larger than the configured limit.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    category: 'user',
+    retryable: false,
+    description: 'The request body is not application/json.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    category: 'user',
+    retryable: false,
+    description: 'The Idempotency-Key was already used with a different request.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    category: 'user',
+    retryable: true,
+    description: 'Too many requests for this API key; wait for the Retry-After header.',
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    category: 'system',
+    retryable: true,
+    description: 'An unexpected error inside Runyard. The request id identifies it in the logs.',
+  },
+  PROVIDER_ERROR: {
+    status: 502,
+    category: 'third-party',
+    retryable: true,
+    description: 'A model provider answered with an error or could not be reached.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    category: 'system',
+    retryable: true,
+    description: 'Runyard is starting, shutting down, or cannot reach its database.',
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(errorCatalogue, value);
+}

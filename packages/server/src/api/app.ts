@@ -1,0 +1,71 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { SecretBox } from '../core/crypto.ts';
+import { newId } from '../core/ids.ts';
+import type { Services } from '../core/services.ts';
+import { RunyardError } from '../shared/errors.ts';
+import type { Store } from '../store/index.ts';
+import { bindRoutes } from './bind-routes.ts';
+import { registerDocsPage } from './docs-page.ts';
+import { registerErrorHandling, sendError } from './error-handler.ts';
+import { Idempotency } from './idempotency.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { v1Handlers } from './v1/handlers.ts';
+
+export interface AppOptions {
+  services: Services;
+  store: Store;
+  box: SecretBox;
+  logger: FastifyBaseLogger;
+  bodyLimitBytes: number;
+  rateLimitPerMinute: number;
+  /** Resolves when the database answers; rejects otherwise. */
+  ping: () => Promise<void>;
+  /** False while shutting down: /readyz answers 503 so a load balancer stops sending traffic. */
+  isAccepting?: () => boolean;
+}
+
+const requestIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimitBytes,
+    // A caller's own x-request-id is kept when it is safe to echo; otherwise we issue one.
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : newId('request');
+    },
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  registerErrorHandling(app);
+  bindRoutes(app, v1Handlers(options.services), {
+    services: options.services,
+    rateLimiter: new RateLimiter(options.rateLimitPerMinute),
+    idempotency: new Idempotency(options.store, options.box),
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (options.isAccepting !== undefined && !options.isAccepting()) {
+      return sendError(reply, new RunyardError('SERVICE_UNAVAILABLE', 'shutting down'));
+    }
+    try {
+      await options.ping();
+      return { status: 'ok' };
+    } catch {
+      return sendError(reply, new RunyardError('SERVICE_UNAVAILABLE', 'the database does not answer'));
+    }
+  });
+  let document: unknown;
+  app.get('/openapi.json', async () => (document ??= buildOpenApiDocument()));
+  registerDocsPage(app);
+  return app;
+}

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  routes,
+  type BodyOf,
+  type OperationId,
+  type ParamsOf,
+  type QueryOf,
+  type ResponseOf,
+  type RouteDefinition,
+  type Routes,
+} from '@runyard/protocol';
+import { hasScope, type Caller } from '../core/caller.ts';
+import type { Services } from '../core/services.ts';
+import { RunyardError } from '../shared/errors.ts';
+import type { Idempotency } from './idempotency.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { parseOrThrow } from './validation.ts';
+
+export interface HandlerInput<R> {
+  caller: Caller;
+  params: ParamsOf<R>;
+  query: QueryOf<R>;
+  body: BodyOf<R>;
+  /** The If-Match header, for conditional routes. */
+  ifMatch: string | undefined;
+}
+
+export interface HandlerResult<R> {
+  status?: number;
+  body?: ResponseOf<R>;
+  headers?: Record<string, string>;
+}
+
+export type Handler<R> = (input: HandlerInput<R>) => Promise<HandlerResult<R>>;
+export type Handlers = { [K in OperationId]: Handler<Routes[K]> };
+
+export interface BindingDependencies {
+  services: Services;
+  rateLimiter: RateLimiter;
+  idempotency: Idempotency;
+}
+
+/** Registers every route of the catalogue: auth, scope, rate limit, validation, idempotency, then the handler. */
+export function bindRoutes(app: FastifyInstance, handlers: Handlers, dependencies: BindingDependencies): void {
+  for (const operationId of Object.keys(routes) as OperationId[]) {
+    const route = routes[operationId] as RouteDefinition;
+    const handler = handlers[operationId] as Handler<RouteDefinition>;
+    app.route({
+      method: route.method,
+      url: route.path.replace(/\{(\w+)\}/g, ':$1'),
+      handler: (request, reply) => serve(route, handler, dependencies, request, reply),
+    });
+  }
+}
+
+async function serve(
+  route: RouteDefinition,
+  handler: Handler<RouteDefinition>,
+  { services, rateLimiter, idempotency }: BindingDependencies,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const caller = await services.auth.authenticate(presentedKey(request));
+  rateLimiter.check(caller.keyId);
+  if (route.scope !== null && !hasScope(caller, route.scope)) {
+    throw new RunyardError('PERMISSION_DENIED', `this API key lacks the '${route.scope}' scope`, {
+      requiredScope: route.scope,
+      scopes: caller.scopes,
+    });
+  }
+  const params = route.params === undefined ? {} : parseOrThrow(route.params, request.params, 'path');
+  const query = parseOrThrow(route.query ?? noQuery, request.query ?? {}, 'query');
+  const body = route.body === undefined ? undefined : parseOrThrow(route.body, request.body, 'body');
+  const ifMatch = headerValue(request, 'if-match');
+  const execute = async () => {
+    const result = await handler({ caller, params, query, body, ifMatch } as HandlerInput<RouteDefinition>);
+    return { status: result.status ?? route.status, body: result.body, headers: result.headers };
+  };
+
+  const idempotencyKey = headerValue(request, 'idempotency-key');
+  if (route.method === 'POST' && idempotencyKey !== undefined) {
+    const outcome = await idempotency.run(
+      caller.workspaceId,
+      idempotencyKey,
+      { method: route.method, path: request.url, body: request.body ?? null },
+      async () => {
+        const result = await execute();
+        return { status: result.status, body: result.body };
+      },
+    );
+    if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+    return send(reply, outcome.status, outcome.body, undefined);
+  }
+  const result = await execute();
+  return send(reply, result.status, result.body, result.headers);
+}
+
+/** Routes without query parameters reject any, like unknown body fields. */
+const noQuery = z.strictObject({});
+
+function send(
+  reply: FastifyReply,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> | undefined,
+): FastifyReply {
+  if (headers !== undefined) void reply.headers(headers);
+  if (status === 204 || body === undefined) return reply.code(status).send();
+  return reply.code(status).send(body);
+}
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const authorization = headerValue(request, 'authorization');
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? '';
+  }
+  return headerValue(request, 'x-api-key');
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

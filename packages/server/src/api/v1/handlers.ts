@@ -1,0 +1,63 @@
+import type { Services } from '../../core/services.ts';
+import type { Handlers } from '../bind-routes.ts';
+
+/** Each handler calls one service method and returns; all HTTP concerns live in bind-routes.ts. */
+export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: Services): Handlers {
+  const withEtag = <T extends { etag: string }>(agent: T) => ({ body: agent, headers: { etag: agent.etag } });
+  return {
+    createWorkspace: async ({ caller, body }) => ({ body: await workspaces.create(caller, body.name) }),
+    listWorkspaces: async ({ caller, query }) => ({ body: await workspaces.list(caller, query) }),
+    getWorkspace: async ({ caller, params }) => ({ body: await workspaces.get(caller, params.workspaceId) }),
+
+    createApiKey: async ({ caller, body }) => ({ body: await apiKeys.create(caller, body) }),
+    listApiKeys: async ({ caller, query }) => ({ body: await apiKeys.list(caller, query) }),
+    getApiKey: async ({ caller, params }) => ({ body: await apiKeys.get(caller, params.keyId) }),
+    revokeApiKey: async ({ caller, params }) => {
+      await apiKeys.revoke(caller, params.keyId);
+      return {};
+    },
+
+    createSecret: async ({ caller, body }) => ({ body: await secrets.create(caller, body) }),
+    listSecrets: async ({ caller, query }) => ({ body: await secrets.list(caller, query) }),
+    getSecret: async ({ caller, params }) => ({ body: await secrets.get(caller, params.name) }),
+    rotateSecret: async ({ caller, params, body }) => ({ body: await secrets.rotate(caller, params.name, body.value) }),
+    deleteSecret: async ({ caller, params }) => {
+      await secrets.delete(caller, params.name);
+      return {};
+    },
+
+    createProvider: async ({ caller, body }) => ({ body: await providers.create(caller, body) }),
+    listProviders: async ({ caller, query }) => ({ body: await providers.list(caller, query) }),
+    getProvider: async ({ caller, params }) => ({ body: await providers.get(caller, params.name) }),
+    updateProvider: async ({ caller, params, body }) => ({ body: await providers.update(caller, params.name, body) }),
+    deleteProvider: async ({ caller, params }) => {
+      await providers.delete(caller, params.name);
+      return {};
+    },
+    testProvider: async ({ caller, params }) => ({ body: await providers.test(caller, params.name) }),
+
+    createAgent: async ({ caller, body }) => withEtag(await agents.create(caller, body)),
+    listAgents: async ({ caller, query }) => ({ body: await agents.list(caller, query) }),
+    getAgent: async ({ caller, params }) => withEtag(await agents.get(caller, params.idOrSlug)),
+    updateAgent: async ({ caller, params, body, ifMatch }) =>
+      withEtag(await agents.update(caller, params.idOrSlug, body, ifMatch)),
+    upsertAgent: async ({ caller, params, body, ifMatch }) => {
+      const result = await agents.upsert(caller, params.slug, body, ifMatch);
+      return { status: result.action === 'created' ? 201 : 200, body: result, headers: { etag: result.agent.etag } };
+    },
+    deleteAgent: async ({ caller, params, ifMatch }) => {
+      await agents.delete(caller, params.idOrSlug, ifMatch);
+      return {};
+    },
+    listAgentVersions: async ({ caller, params }) => ({
+      body: { data: await agents.listVersions(caller, params.idOrSlug) },
+    }),
+    getAgentVersion: async ({ caller, params }) => ({
+      body: await agents.getVersion(caller, params.idOrSlug, params.version),
+    }),
+    diffAgentVersions: async ({ caller, params, query }) => ({
+      body: await agents.diff(caller, params.idOrSlug, query.from, query.to),
+    }),
+    promoteAgent: async ({ caller, params, body }) => withEtag(await agents.promote(caller, params.idOrSlug, body)),
+  };
+}

@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const integer = (name: string, fallback: number, minimum: number, maximum: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < minimum || parsed > maximum) {
+        context.addIssue({
+          code: 'custom',
+          message: `${name} must be a whole number from ${minimum} to ${maximum}, got '${value}'`,
+        });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every setting Runyard reads from the environment. Documented in README.md (a test keeps them in step). */
+export const configSchema = z.object({
+  RUNYARD_PORT: integer('RUNYARD_PORT', 8080, 0, 65_535),
+  RUNYARD_HOST: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? '127.0.0.1' : value)),
+  RUNYARD_DATA_DIR: z
+    .string()
+    .optional()
+    .transform((value) => path.resolve(value === undefined || value === '' ? '.runyard' : value)),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+      'DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)',
+    ),
+  RUNYARD_BOOTSTRAP_KEY: z
+    .string()
+    .optional()
+    .refine(
+      (value) => value === undefined || /^[A-Za-z0-9_-]{24,200}$/.test(value),
+      'RUNYARD_BOOTSTRAP_KEY must be 24–200 characters of A-Z, a-z, 0-9, _ and -',
+    ),
+  RUNYARD_MASTER_KEY: z
+    .string()
+    .optional()
+    .refine(
+      (value) => value === undefined || /^[0-9a-fA-F]{64}$/.test(value),
+      'RUNYARD_MASTER_KEY must be 64 hexadecimal characters (32 bytes), e.g. from `openssl rand -hex 32`',
+    ),
+  RUNYARD_LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((value) => value ?? 'info')
+    .pipe(
+      z.enum(logLevels, { error: () => `RUNYARD_LOG_LEVEL must be one of ${logLevels.join(', ')}` }),
+    ),
+  RUNYARD_BODY_LIMIT_BYTES: integer('RUNYARD_BODY_LIMIT_BYTES', 1_048_576, 1024, 104_857_600),
+  RUNYARD_RATE_LIMIT_PER_MINUTE: integer('RUNYARD_RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000),
+  RUNYARD_SHUTDOWN_GRACE_MS: integer('RUNYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  bootstrapKey: string | undefined;
+  masterKeyHex: string | undefined;
+  logLevel: (typeof logLevels)[number];
+  bodyLimitBytes: number;
+  rateLimitPerMinute: number;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into a Config, or throws a ConfigError listing every bad variable. */
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(environment);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? 'environment');
+        return issue.message.includes(variable) ? issue.message : `${variable}: ${issue.message}`;
+      }),
+    );
+  }
+  const value = result.data;
+  return {
+    port: value.RUNYARD_PORT,
+    host: value.RUNYARD_HOST,
+    dataDir: value.RUNYARD_DATA_DIR,
+    databaseUrl: value.DATABASE_URL,
+    bootstrapKey: value.RUNYARD_BOOTSTRAP_KEY,
+    masterKeyHex: value.RUNYARD_MASTER_KEY,
+    logLevel: value.RUNYARD_LOG_LEVEL,
+    bodyLimitBytes: value.RUNYARD_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: value.RUNYARD_RATE_LIMIT_PER_MINUTE,
+    shutdownGraceMs: value.RUNYARD_SHUTDOWN_GRACE_MS,
+  };
+}

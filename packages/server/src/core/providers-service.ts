@@ -1,0 +1,169 @@
+import type { CreateProvider, Provider, ProviderTestResult, UpdateProvider } from '@runyard/protocol';
+import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
+import { conflict, invalidField, notFound } from '../shared/errors.ts';
+import type { Caller } from './caller.ts';
+import { nowIso } from './clock.ts';
+import { newId } from './ids.ts';
+import type { SecretsService } from './secrets-service.ts';
+
+export const defaultBaseUrls = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+} as const;
+
+const testTimeoutMs = 10_000;
+
+export function playgroundProvider(createdAt: string): Provider {
+  return {
+    id: newId('provider'),
+    name: 'playground',
+    kind: 'playground',
+    baseUrl: null,
+    apiKey: null,
+    models: ['playground'],
+    requestsPerMinute: null,
+    builtIn: true,
+    createdAt,
+    updatedAt: createdAt,
+  };
+}
+
+export class ProvidersService {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: SecretsService,
+  ) {}
+
+  async create(caller: Caller, input: CreateProvider): Promise<Provider> {
+    const now = nowIso();
+    const provider: Provider = {
+      id: newId('provider'),
+      name: input.name,
+      kind: input.kind,
+      baseUrl: input.baseUrl ?? null,
+      apiKey: input.apiKey ?? null,
+      models: input.models,
+      requestsPerMinute: input.requestsPerMinute ?? null,
+      builtIn: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.check(caller.workspaceId, provider);
+    try {
+      return await this.store.providers.create(caller.workspaceId, provider);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw conflict(`a provider named '${input.name}' already exists`, { name: input.name });
+      }
+      throw error;
+    }
+  }
+
+  async list(caller: Caller, page: PageRequest): Promise<Page<Provider>> {
+    return this.store.providers.list(caller.workspaceId, page);
+  }
+
+  async get(caller: Caller, name: string): Promise<Provider> {
+    const provider = await this.store.providers.get(caller.workspaceId, name);
+    if (provider === undefined) throw notFound('provider', name);
+    return provider;
+  }
+
+  async update(caller: Caller, name: string, change: UpdateProvider): Promise<Provider> {
+    const current = await this.get(caller, name);
+    if (current.builtIn) throw conflict(`the built-in provider '${name}' cannot be changed`, { name });
+    const next: Provider = {
+      ...current,
+      ...(change.baseUrl !== undefined && { baseUrl: change.baseUrl }),
+      ...(change.apiKey !== undefined && { apiKey: change.apiKey }),
+      ...(change.models !== undefined && { models: change.models }),
+      ...(change.requestsPerMinute !== undefined && { requestsPerMinute: change.requestsPerMinute }),
+      updatedAt: nowIso(),
+    };
+    await this.check(caller.workspaceId, next);
+    return this.store.providers.replace(caller.workspaceId, next);
+  }
+
+  async delete(caller: Caller, name: string): Promise<void> {
+    await this.store.transaction(async (store) => {
+      const current = await store.providers.get(caller.workspaceId, name);
+      if (current === undefined) throw notFound('provider', name);
+      if (current.builtIn) throw conflict(`the built-in provider '${name}' cannot be deleted`, { name });
+      const agents = await store.agents.slugsUsingProvider(caller.workspaceId, name);
+      if (agents.length > 0) throw conflict(`provider '${name}' is used by agents`, { agents });
+      await store.providers.delete(caller.workspaceId, name);
+    });
+  }
+
+  /** Lists the provider's models with its key: proves the address, the network path and the key. */
+  async test(caller: Caller, name: string): Promise<ProviderTestResult> {
+    const provider = await this.get(caller, name);
+    const started = performance.now();
+    const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+    if (provider.kind === 'playground') return { ok: true, latencyMs: elapsed(), models: provider.models };
+    const key = provider.apiKey === null ? undefined : await this.secrets.reveal(caller.workspaceId, provider.apiKey.secret);
+    const request = modelsRequest(provider, key);
+    try {
+      const response = await fetch(request.url, {
+        headers: request.headers,
+        signal: AbortSignal.timeout(testTimeoutMs),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        const authFailed = response.status === 401 || response.status === 403;
+        return {
+          ok: false,
+          latencyMs: elapsed(),
+          error: {
+            code: authFailed ? 'PROVIDER_AUTH_FAILED' : 'PROVIDER_ERROR',
+            message: authFailed
+              ? `the provider rejected the API key (HTTP ${response.status})`
+              : `the provider answered HTTP ${response.status} for GET ${request.url}`,
+            status: response.status,
+          },
+        };
+      }
+      const body = (await response.json().catch(() => ({}))) as { data?: { id?: unknown }[] };
+      const models = (body.data ?? []).map((model) => model.id).filter((id): id is string => typeof id === 'string');
+      return { ok: true, latencyMs: elapsed(), models };
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      return {
+        ok: false,
+        latencyMs: elapsed(),
+        error: {
+          code: timedOut ? 'PROVIDER_TIMEOUT' : 'PROVIDER_UNREACHABLE',
+          message: timedOut
+            ? `no answer from ${request.url} within ${testTimeoutMs} ms`
+            : `could not reach ${request.url}: ${describeNetworkError(error)}`,
+        },
+      };
+    }
+  }
+
+  private async check(workspaceId: string, provider: Provider): Promise<void> {
+    if (provider.kind === 'openai-compatible' && provider.baseUrl === null) {
+      throw invalidField('baseUrl', 'is required for an openai-compatible provider');
+    }
+    if (provider.apiKey !== null && !(await this.secrets.exists(workspaceId, provider.apiKey.secret))) {
+      throw invalidField('apiKey.secret', `no secret named '${provider.apiKey.secret}' exists in this workspace`);
+    }
+  }
+}
+
+function modelsRequest(provider: Provider, key: string | undefined): { url: string; headers: Record<string, string> } {
+  if (provider.kind === 'anthropic') {
+    const base = (provider.baseUrl ?? defaultBaseUrls.anthropic).replace(/\/+$/, '');
+    return {
+      url: `${base.endsWith('/v1') ? base : `${base}/v1`}/models`,
+      headers: { 'anthropic-version': '2023-06-01', ...(key !== undefined && { 'x-api-key': key }) },
+    };
+  }
+  const base = (provider.baseUrl ?? defaultBaseUrls.openai).replace(/\/+$/, '');
+  return { url: `${base}/models`, headers: key === undefined ? {} : { authorization: `Bearer ${key}` } };
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : 'unknown error');
+}

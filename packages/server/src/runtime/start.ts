@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from '../api/app.ts';
+import type { Config } from '../config/config.ts';
+import { bootstrap } from '../core/bootstrap.ts';
+import { SecretBox, loadMasterKey } from '../core/crypto.ts';
+import { createServices } from '../core/services.ts';
+import { migrate, openDatabase, Store, type DatabaseHandle } from '../store/index.ts';
+import { createLogger } from './logger.ts';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface RunningServer {
+  role: Role;
+  /** The base URL the API listens on; undefined for a worker-only process. */
+  url: string | undefined;
+  database: DatabaseHandle;
+  app: FastifyInstance | undefined;
+  logger: Logger;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
+  close(): Promise<void>;
+}
+
+const idempotencyRetentionMs = 24 * 60 * 60 * 1000;
+
+export async function startServer(
+  config: Config,
+  options: { role?: Role; logger?: Logger; announce?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const role = options.role ?? 'all';
+  const logger = options.logger ?? createLogger(config);
+  const announce = options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrate(database);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const store = new Store(database.db);
+  const box = new SecretBox(loadMasterKey(config.masterKeyHex, config.dataDir));
+  let boot;
+  try {
+    boot = await bootstrap(store, { dataDir: config.dataDir, bootstrapKey: config.bootstrapKey, box });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const maintenance = setInterval(() => {
+    store.idempotency
+      .deleteOlderThan(new Date(Date.now() - idempotencyRetentionMs).toISOString())
+      .catch((error: unknown) => logger.warn({ err: error }, 'idempotency cleanup failed'));
+  }, 60 * 60 * 1000);
+  maintenance.unref();
+
+  let accepting = true;
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (role !== 'worker') {
+    app = buildApp({
+      services: createServices(store, box, boot.defaultWorkspaceId),
+      store,
+      box,
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      ping: () => database.ping(),
+      isAccepting: () => accepting,
+    });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  }
+
+  announce(`Runyard (${role}) ${url === undefined ? 'started' : `listening on ${url}`} — ${database.description}`);
+  if (boot.createdAdminKey !== undefined) {
+    const { key, file } = boot.createdAdminKey;
+    announce(
+      file === undefined
+        ? 'Admin API key: the value of RUNYARD_BOOTSTRAP_KEY'
+        : `Admin API key (shown once): ${key}\nIt is saved in ${file} (readable by you only).`,
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    role,
+    url,
+    database,
+    app,
+    logger,
+    close() {
+      closing ??= (async () => {
+        accepting = false;
+        clearInterval(maintenance);
+        if (app !== undefined) {
+          const grace = setTimeout(() => app?.server.closeAllConnections(), config.shutdownGraceMs);
+          grace.unref();
+          await app.close();
+          clearTimeout(grace);
+        }
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,6 @@
+export { openDatabase, isUniqueViolation, type DatabaseHandle, type Dialect } from './connect.ts';
+export { migrate, pendingMigrations } from './migrate.ts';
+export { Store } from './store.ts';
+export type { Page, PageRequest } from './pagination.ts';
+export type { AgentRecord, AgentRow, DescriptiveChange } from './repositories/agents.ts';
+export type { SecretRecord } from './repositories/secrets.ts';

@@ -1,0 +1,10 @@
+import type { Kysely } from 'kysely';
+import * as initial from './0001-initial.ts';
+
+export interface Migration {
+  name: string;
+  up(db: Kysely<unknown>): Promise<void>;
+}
+
+/** Applied in this order, each once, each in its own transaction. Never edit one that has shipped. */
+export const migrations: Migration[] = [initial];

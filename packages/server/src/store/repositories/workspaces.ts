@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import type { Workspace } from '@runyard/protocol';
+import type { Database, WorkspaceTable } from '../schema.ts';
+import { paginate, type Page, type PageRequest } from '../pagination.ts';
+
+const toWorkspace = (row: WorkspaceTable): Workspace => ({
+  id: row.id,
+  name: row.name,
+  teamId: row.team_id,
+  createdAt: row.created_at,
+});
+
+export class WorkspaceRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** teamId is the next integer; the unique constraint turns a concurrent duplicate into a retryable conflict. */
+  async create(input: { id: string; name: string; createdAt: string }): Promise<Workspace> {
+    const highest = await this.db
+      .selectFrom('workspaces')
+      .select((eb) => eb.fn.max('team_id').as('highest'))
+      .executeTakeFirst();
+    const row: WorkspaceTable = {
+      id: input.id,
+      name: input.name,
+      team_id: Number(highest?.highest ?? 0) + 1,
+      created_at: input.createdAt,
+    };
+    await this.db.insertInto('workspaces').values(row).execute();
+    return toWorkspace(row);
+  }
+
+  async get(id: string): Promise<Workspace | undefined> {
+    const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toWorkspace(row);
+  }
+
+  async first(): Promise<Workspace | undefined> {
+    const row = await this.db.selectFrom('workspaces').selectAll().orderBy('team_id').limit(1).executeTakeFirst();
+    return row && toWorkspace(row);
+  }
+
+  async list(request: PageRequest, onlyId?: string): Promise<Page<Workspace>> {
+    let query = this.db.selectFrom('workspaces').selectAll();
+    if (onlyId !== undefined) query = query.where('id', '=', onlyId);
+    return paginate(query, 'id', request, toWorkspace);
+  }
+}

@@ -1,0 +1,119 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes, identical on SQLite and PostgreSQL: timestamps are ISO-8601 UTC text (they sort
+ * as text), JSON is text, booleans are 0/1 integers. One query path serves both dialects.
+ */
+export interface WorkspaceTable {
+  id: string;
+  name: string;
+  team_id: number;
+  created_at: string;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  scopes: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SecretTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  ciphertext: string;
+  fingerprint: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProviderTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  kind: string;
+  base_url: string | null;
+  api_key_secret: string | null;
+  models: string;
+  requests_per_minute: number | null;
+  built_in: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AgentTable {
+  id: string;
+  workspace_id: string;
+  slug: string;
+  name: string;
+  description: string;
+  category: string | null;
+  subcategory: string | null;
+  tags: string;
+  status: string;
+  metadata: string;
+  latest_version: number;
+  staging_version: number | null;
+  production_version: number | null;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface AgentTagTable {
+  agent_id: string;
+  workspace_id: string;
+  tag: string;
+}
+
+export interface AgentVersionTable {
+  agent_id: string;
+  version: number;
+  content_hash: string;
+  model: string;
+  config: string;
+  created_at: string;
+}
+
+export interface IdempotencyKeyTable {
+  workspace_id: string;
+  idempotency_key: string;
+  request_hash: string;
+  status_code: number | null;
+  response_body: string | null;
+  created_at: string;
+}
+
+export interface MigrationTable {
+  name: string;
+  applied_at: string;
+}
+
+export interface InstanceTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  workspaces: WorkspaceTable;
+  api_keys: ApiKeyTable;
+  secrets: SecretTable;
+  providers: ProviderTable;
+  agents: AgentTable;
+  agent_tags: AgentTagTable;
+  agent_versions: AgentVersionTable;
+  idempotency_keys: IdempotencyKeyTable;
+  runyard_migrations: MigrationTable;
+  instance: InstanceTable;
+}
+
+export type { Generated };

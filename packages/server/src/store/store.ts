@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import { WorkspaceRepository } from './repositories/workspaces.ts';
+import { ApiKeyRepository } from './repositories/api-keys.ts';
+import { SecretRepository } from './repositories/secrets.ts';
+import { ProviderRepository } from './repositories/providers.ts';
+import { AgentRepository } from './repositories/agents.ts';
+import { IdempotencyRepository } from './repositories/idempotency.ts';
+import { InstanceRepository } from './repositories/instance.ts';
+
+/** Every query Runyard makes, grouped by table. The same code runs on SQLite and PostgreSQL. */
+export class Store {
+  readonly workspaces: WorkspaceRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly secrets: SecretRepository;
+  readonly providers: ProviderRepository;
+  readonly agents: AgentRepository;
+  readonly idempotency: IdempotencyRepository;
+  readonly instance: InstanceRepository;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly inTransaction = false,
+  ) {
+    this.workspaces = new WorkspaceRepository(db);
+    this.apiKeys = new ApiKeyRepository(db);
+    this.secrets = new SecretRepository(db);
+    this.providers = new ProviderRepository(db);
+    this.agents = new AgentRepository(db);
+    this.idempotency = new IdempotencyRepository(db);
+    this.instance = new InstanceRepository(db);
+  }
+
+  /**
+   * Runs `work` in one transaction: all of its writes land together or none do. Inside a
+   * transaction it joins the one already open, so services compose.
+   */
+  async transaction<T>(work: (store: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work(this);
+    return this.db.transaction().execute((transaction) => work(new Store(transaction, true)));
+  }
+}
