@@ -67,9 +67,13 @@ function reportStartFailure(error: unknown): number {
   }
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
-    process.stderr.write(`runyard: the port is already in use (${(error as Error).message}); set RUNYARD_PORT or --port\n`);
+    process.stderr.write(
+      `runyard: the port is already in use (${(error as Error).message}); set RUNYARD_PORT or --port\n`,
+    );
     return 1;
   }
-  process.stderr.write(`runyard: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `runyard: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   return 1;
 }

@@ -41,11 +41,15 @@ export function defineRoute<
   return route;
 }
 
-export type ParamsOf<R> = R extends RouteDefinition<infer P, z.ZodType, z.ZodType, z.ZodType> ? z.output<P> : never;
-export type QueryOf<R> = R extends RouteDefinition<z.ZodType, infer Q, z.ZodType, z.ZodType> ? z.output<Q> : never;
-export type BodyOf<R> = R extends RouteDefinition<z.ZodType, z.ZodType, infer B, z.ZodType> ? z.output<B> : never;
+export type ParamsOf<R> =
+  R extends RouteDefinition<infer P, z.ZodType, z.ZodType, z.ZodType> ? z.output<P> : never;
+export type QueryOf<R> =
+  R extends RouteDefinition<z.ZodType, infer Q, z.ZodType, z.ZodType> ? z.output<Q> : never;
+export type BodyOf<R> =
+  R extends RouteDefinition<z.ZodType, z.ZodType, infer B, z.ZodType> ? z.output<B> : never;
 export type ResponseOf<R> =
   R extends RouteDefinition<z.ZodType, z.ZodType, z.ZodType, infer S> ? z.output<S> : never;
 export type QueryInputOf<R> =
   R extends RouteDefinition<z.ZodType, infer Q, z.ZodType, z.ZodType> ? z.input<Q> : never;
-export type BodyInputOf<R> = R extends RouteDefinition<z.ZodType, z.ZodType, infer B, z.ZodType> ? z.input<B> : never;
+export type BodyInputOf<R> =
+  R extends RouteDefinition<z.ZodType, z.ZodType, infer B, z.ZodType> ? z.input<B> : never;

@@ -4,7 +4,12 @@ import { emptySchema, pageSchema, paginationQuerySchema } from './common.ts';
 import { idSchema } from './ids.ts';
 import { createWorkspaceSchema, workspaceSchema } from './resources/workspaces.ts';
 import { apiKeySchema, createApiKeySchema, createdApiKeySchema } from './resources/api-keys.ts';
-import { createSecretSchema, rotateSecretSchema, secretNameSchema, secretSchema } from './resources/secrets.ts';
+import {
+  createSecretSchema,
+  rotateSecretSchema,
+  secretNameSchema,
+  secretSchema,
+} from './resources/secrets.ts';
 import {
   createProviderSchema,
   providerNameSchema,

@@ -96,7 +96,11 @@ export const agentSchema = z
     status: agentStatusSchema,
     metadata: z.record(z.string(), z.unknown()),
     ...agentConfigSchema.shape,
-    version: z.number().int().positive().describe('The newest version, which the draft environment points to.'),
+    version: z
+      .number()
+      .int()
+      .positive()
+      .describe('The newest version, which the draft environment points to.'),
     environments: z.object({
       draft: z.number().int().positive(),
       staging: z.number().int().positive().nullable(),

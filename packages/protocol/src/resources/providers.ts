@@ -62,7 +62,9 @@ export const providerTestResultSchema = z
     ok: z.boolean(),
     latencyMs: z.number(),
     models: z.array(z.string()).optional(),
-    error: z.object({ code: z.string(), message: z.string(), status: z.number().int().optional() }).optional(),
+    error: z
+      .object({ code: z.string(), message: z.string(), status: z.number().int().optional() })
+      .optional(),
   })
   .meta({ id: 'ProviderTestResult' });
 export type ProviderTestResult = z.infer<typeof providerTestResultSchema>;

@@ -42,7 +42,11 @@ export interface BindingDependencies {
 }
 
 /** Registers every route of the catalogue: auth, scope, rate limit, validation, idempotency, then the handler. */
-export function bindRoutes(app: FastifyInstance, handlers: Handlers, dependencies: BindingDependencies): void {
+export function bindRoutes(
+  app: FastifyInstance,
+  handlers: Handlers,
+  dependencies: BindingDependencies,
+): void {
   for (const operationId of Object.keys(routes) as OperationId[]) {
     const route = routes[operationId] as RouteDefinition;
     const handler = handlers[operationId] as Handler<RouteDefinition>;
@@ -74,7 +78,7 @@ async function serve(
   const body = route.body === undefined ? undefined : parseOrThrow(route.body, request.body, 'body');
   const ifMatch = headerValue(request, 'if-match');
   const execute = async () => {
-    const result = await handler({ caller, params, query, body, ifMatch } as HandlerInput<RouteDefinition>);
+    const result = await handler({ caller, params, query, body, ifMatch });
     return { status: result.status ?? route.status, body: result.body, headers: result.headers };
   };
 

@@ -42,7 +42,10 @@ export function sendError(reply: FastifyReply, error: RunyardError): FastifyRepl
   if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfterSeconds === 'number') {
     void reply.header('retry-after', String(error.details.retryAfterSeconds));
   }
-  return reply.code(errorCatalogue[error.code].status).type('application/json; charset=utf-8').send(errorBody(error));
+  return reply
+    .code(errorCatalogue[error.code].status)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(error));
 }
 
 /** The one place an error becomes a response. Anything unexpected is logged and answered as a 500 without internals. */
@@ -56,9 +59,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return sendError(
       reply,
-      new RunyardError('INTERNAL_ERROR', 'an unexpected error occurred; the request id identifies it in the logs', {
-        requestId: request.id,
-      }),
+      new RunyardError(
+        'INTERNAL_ERROR',
+        'an unexpected error occurred; the request id identifies it in the logs',
+        {
+          requestId: request.id,
+        },
+      ),
     );
   });
 

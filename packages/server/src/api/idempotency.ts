@@ -31,7 +31,13 @@ export class Idempotency {
     if (!keyPattern.test(key)) {
       throw new RunyardError('VALIDATION_FAILED', 'Idempotency-Key must be 1–255 visible ASCII characters', {
         location: 'headers',
-        issues: [{ path: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters', code: 'invalid_format' }],
+        issues: [
+          {
+            path: 'Idempotency-Key',
+            message: 'must be 1–255 visible ASCII characters',
+            code: 'invalid_format',
+          },
+        ],
       });
     }
     const requestHash = sha256Hex(canonicalJson(request));
@@ -46,11 +52,17 @@ export class Idempotency {
         );
       }
       if (record.status_code === null || record.response_body === null) {
-        throw new RunyardError('IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still running', {
-          idempotencyKey: key,
-        });
+        throw new RunyardError(
+          'IDEMPOTENCY_IN_PROGRESS',
+          'a request with this Idempotency-Key is still running',
+          {
+            idempotencyKey: key,
+          },
+        );
       }
-      const body = JSON.parse(this.box.decrypt(record.response_body, associatedData(workspaceId, key))) as unknown;
+      const body = JSON.parse(
+        this.box.decrypt(record.response_body, associatedData(workspaceId, key)),
+      ) as unknown;
       return { status: record.status_code, body, replayed: true };
     }
     let response: StoredResponse;

@@ -10,7 +10,11 @@ type JsonSchema = Record<string, unknown>;
 export function buildOpenApiDocument(serverUrl?: string): JsonSchema {
   const components: Record<string, JsonSchema> = {};
   const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
-    const { $schema: _schema, $defs, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema & {
+    const {
+      $schema: _schema,
+      $defs,
+      ...rest
+    } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema & {
       $defs?: Record<string, JsonSchema>;
     };
     for (const [name, definition] of Object.entries($defs ?? {})) components[name] ??= relink(definition);
@@ -23,7 +27,10 @@ export function buildOpenApiDocument(serverUrl?: string): JsonSchema {
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
-      parameters: [...parameters(route.params, 'path', convert), ...parameters(route.query, 'query', convert)],
+      parameters: [
+        ...parameters(route.params, 'path', convert),
+        ...parameters(route.query, 'query', convert),
+      ],
       responses: responses(route, convert),
       ...(route.scope === null ? { security: [] } : { 'x-required-scope': route.scope }),
     };
@@ -61,7 +68,8 @@ export function buildOpenApiDocument(serverUrl?: string): JsonSchema {
     info: {
       title: 'Runyard API',
       version: '1.0.0',
-      description: 'The self-hostable runtime for AI agents. Every error has the shape {error: {code, message, details}}.',
+      description:
+        'The self-hostable runtime for AI agents. Every error has the shape {error: {code, message, details}}.',
     },
     ...(serverUrl === undefined ? {} : { servers: [{ url: serverUrl }] }),
     security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
@@ -105,7 +113,10 @@ function responses(
     result[String(status)] =
       route.response === null
         ? { description: 'No content' }
-        : { description: 'Success', content: { 'application/json': { schema: convert(route.response, 'output') } } };
+        : {
+            description: 'Success',
+            content: { 'application/json': { schema: convert(route.response, 'output') } },
+          };
   }
   result['400'] = errorResponse('The request is invalid; details.issues names the fields');
   if (route.scope !== null) {
@@ -129,7 +140,9 @@ function systemPaths(): Record<string, Record<string, unknown>> {
       responses: {
         '200': {
           description: 'OK',
-          content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string' } } } } },
+          content: {
+            'application/json': { schema: { type: 'object', properties: { status: { type: 'string' } } } },
+          },
         },
         '503': {
           description: 'Not ready',
@@ -147,7 +160,12 @@ function systemPaths(): Record<string, Record<string, unknown>> {
         summary: 'This OpenAPI 3.1 document',
         tags: ['System'],
         security: [],
-        responses: { '200': { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: {
+          '200': {
+            description: 'The document',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
       },
     },
   };

@@ -20,10 +20,14 @@ export class RateLimiter {
     window.count += 1;
     if (window.count > this.perMinute) {
       const retryAfterSeconds = Math.max(1, Math.ceil((window.startedAt + 60_000 - now) / 1000));
-      throw new RunyardError('RATE_LIMITED', `more than ${this.perMinute} requests a minute for this API key`, {
-        limitPerMinute: this.perMinute,
-        retryAfterSeconds,
-      });
+      throw new RunyardError(
+        'RATE_LIMITED',
+        `more than ${this.perMinute} requests a minute for this API key`,
+        {
+          limitPerMinute: this.perMinute,
+          retryAfterSeconds,
+        },
+      );
     }
   }
 

@@ -23,7 +23,8 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, loc
     return [{ path: base, message: issue.message, code: issue.code }];
   });
   const first = issues[0];
-  const label = (path: string) => (path === '' ? location : `${location === 'body' ? '' : `${location} `}${path}`);
+  const label = (path: string) =>
+    path === '' ? location : `${location === 'body' ? '' : `${location} `}${path}`;
   throw new RunyardError(
     'VALIDATION_FAILED',
     first === undefined ? `the ${location} is invalid` : `${label(first.path)}: ${first.message}`,

@@ -57,9 +57,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .transform((value) => value ?? 'info')
-    .pipe(
-      z.enum(logLevels, { error: () => `RUNYARD_LOG_LEVEL must be one of ${logLevels.join(', ')}` }),
-    ),
+    .pipe(z.enum(logLevels, { error: () => `RUNYARD_LOG_LEVEL must be one of ${logLevels.join(', ')}` })),
   RUNYARD_BODY_LIMIT_BYTES: integer('RUNYARD_BODY_LIMIT_BYTES', 1_048_576, 1024, 104_857_600),
   RUNYARD_RATE_LIMIT_PER_MINUTE: integer('RUNYARD_RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000),
   RUNYARD_SHUTDOWN_GRACE_MS: integer('RUNYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -32,7 +32,8 @@ export function assertValidOutputSchema(outputSchema: Record<string, unknown> | 
   }
   if (!valid) {
     const first = schemaValidator.errors?.[0];
-    const where = first?.instancePath === undefined || first.instancePath === '' ? '' : ` at ${first.instancePath}`;
+    const where =
+      first?.instancePath === undefined || first.instancePath === '' ? '' : ` at ${first.instancePath}`;
     throw invalidField('outputSchema', `is not a valid JSON Schema${where}: ${first?.message ?? 'invalid'}`);
   }
   try {

@@ -9,13 +9,7 @@ import type {
   UpsertAgent,
   UpsertAgentResult,
 } from '@runyard/protocol';
-import {
-  isUniqueViolation,
-  type AgentRecord,
-  type AgentRow,
-  type Page,
-  type Store,
-} from '../store/index.ts';
+import { isUniqueViolation, type AgentRecord, type AgentRow, type Page, type Store } from '../store/index.ts';
 import { RunyardError, conflict, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
@@ -136,7 +130,12 @@ export class AgentsService {
   }
 
   /** PUT semantics: the body is the whole agent; omitted optional fields return to their defaults. */
-  async upsert(caller: Caller, slug: string, input: UpsertAgent, ifMatch?: string): Promise<UpsertAgentResult> {
+  async upsert(
+    caller: Caller,
+    slug: string,
+    input: UpsertAgent,
+    ifMatch?: string,
+  ): Promise<UpsertAgentResult> {
     if (input.slug !== undefined && input.slug !== slug) {
       throw invalidField('slug', `must equal the slug in the path ('${slug}') when given`);
     }
@@ -149,22 +148,29 @@ export class AgentsService {
           return { action: 'created', agent: await this.create(caller, { ...replacement, slug }) };
         } catch (error) {
           // Another request created it meanwhile: update it instead.
-          if (error instanceof RunyardError && error.code === 'CONFLICT' && attempt < maxWriteAttempts) continue;
+          if (error instanceof RunyardError && error.code === 'CONFLICT' && attempt < maxWriteAttempts)
+            continue;
           throw error;
         }
       }
       const before = existing.revision;
       const agent = await this.write(caller, existing.id, ifMatch, () => replacement);
-      return { action: agent.etag === etagOf({ id: existing.id, revision: before }) ? 'unchanged' : 'updated', agent };
+      return {
+        action: agent.etag === etagOf({ id: existing.id, revision: before }) ? 'unchanged' : 'updated',
+        agent,
+      };
     }
   }
 
   async delete(caller: Caller, idOrSlug: string, ifMatch?: string): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.require(caller.workspaceId, idOrSlug);
-      if (ifMatch !== undefined && ifMatch !== etagOf(current)) throw preconditionFailed(ifMatch, etagOf(current));
-      if (await this.store.agents.softDelete(caller.workspaceId, current.id, current.revision, nowIso())) return;
-      if (ifMatch !== undefined || attempt >= maxWriteAttempts) throw preconditionFailed(ifMatch ?? '', 'changed');
+      if (ifMatch !== undefined && ifMatch !== etagOf(current))
+        throw preconditionFailed(ifMatch, etagOf(current));
+      if (await this.store.agents.softDelete(caller.workspaceId, current.id, current.revision, nowIso()))
+        return;
+      if (ifMatch !== undefined || attempt >= maxWriteAttempts)
+        throw preconditionFailed(ifMatch ?? '', 'changed');
     }
   }
 
@@ -190,7 +196,10 @@ export class AgentsService {
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.require(caller.workspaceId, idOrSlug);
       if (input.version > current.latestVersion) {
-        throw invalidField('version', `agent '${current.slug}' has no version ${input.version} (newest: ${current.latestVersion})`);
+        throw invalidField(
+          'version',
+          `agent '${current.slug}' has no version ${input.version} (newest: ${current.latestVersion})`,
+        );
       }
       const field = input.environment === 'staging' ? 'stagingVersion' : 'productionVersion';
       if (current[field] === input.version) return toAgent(current);
@@ -219,7 +228,8 @@ export class AgentsService {
   ): Promise<Agent> {
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.require(caller.workspaceId, idOrSlug);
-      if (ifMatch !== undefined && ifMatch !== etagOf(current)) throw preconditionFailed(ifMatch, etagOf(current));
+      if (ifMatch !== undefined && ifMatch !== etagOf(current))
+        throw preconditionFailed(ifMatch, etagOf(current));
       const wanted = next(current);
       const config = normalizeConfig(wanted);
       const descriptive = {
@@ -267,7 +277,14 @@ export class AgentsService {
           },
         );
       if (written) {
-        return toAgent({ ...current, ...descriptive, config, latestVersion, revision: current.revision + 1, updatedAt });
+        return toAgent({
+          ...current,
+          ...descriptive,
+          config,
+          latestVersion,
+          revision: current.revision + 1,
+          updatedAt,
+        });
       }
       if (ifMatch !== undefined) throw preconditionFailed(ifMatch, 'changed');
       if (attempt >= maxWriteAttempts) throw conflict('the agent kept changing; try again');
@@ -288,7 +305,10 @@ export class AgentsService {
     assertValidOutputSchema(config.outputSchema);
     for (const [name, value] of Object.entries(config.env)) {
       if (typeof value === 'object' && !(await this.secrets.exists(workspaceId, value.secret))) {
-        throw invalidField(`env.${name}.secret`, `no secret named '${value.secret}' exists in this workspace`);
+        throw invalidField(
+          `env.${name}.secret`,
+          `no secret named '${value.secret}' exists in this workspace`,
+        );
       }
     }
   }
@@ -297,10 +317,14 @@ export class AgentsService {
 class StaleWrite extends Error {}
 
 function preconditionFailed(sent: string, current: string): RunyardError {
-  return new RunyardError('PRECONDITION_FAILED', 'the agent changed since it was read (If-Match does not match)', {
-    ifMatch: sent,
-    current,
-  });
+  return new RunyardError(
+    'PRECONDITION_FAILED',
+    'the agent changed since it was read (If-Match does not match)',
+    {
+      ifMatch: sent,
+      current,
+    },
+  );
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

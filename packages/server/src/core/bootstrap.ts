@@ -42,7 +42,8 @@ export async function bootstrap(
         expiresAt: null,
         ...(options.bootstrapKey !== undefined && { key: options.bootstrapKey }),
       });
-      const file = options.bootstrapKey === undefined ? writeAdminKeyFile(options.dataDir, created.key) : undefined;
+      const file =
+        options.bootstrapKey === undefined ? writeAdminKeyFile(options.dataDir, created.key) : undefined;
       return { defaultWorkspaceId: workspace.id, createdAdminKey: { key: created.key, file } };
     });
   } catch (error) {
@@ -56,7 +57,13 @@ export async function bootstrap(
 async function ensureKey(store: Store, workspaceId: string, key: string): Promise<void> {
   if ((await store.apiKeys.findByHash(hashApiKey(key))) !== undefined) return;
   try {
-    await issueApiKey(store, { workspaceId, name: 'admin (bootstrap)', scopes: ['admin'], expiresAt: null, key });
+    await issueApiKey(store, {
+      workspaceId,
+      name: 'admin (bootstrap)',
+      scopes: ['admin'],
+      expiresAt: null,
+      key,
+    });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
   }

@@ -101,7 +101,10 @@ export class ProvidersService {
     const started = performance.now();
     const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
     if (provider.kind === 'playground') return { ok: true, latencyMs: elapsed(), models: provider.models };
-    const key = provider.apiKey === null ? undefined : await this.secrets.reveal(caller.workspaceId, provider.apiKey.secret);
+    const key =
+      provider.apiKey === null
+        ? undefined
+        : await this.secrets.reveal(caller.workspaceId, provider.apiKey.secret);
     const request = modelsRequest(provider, key);
     try {
       const response = await fetch(request.url, {
@@ -124,7 +127,9 @@ export class ProvidersService {
         };
       }
       const body = (await response.json().catch(() => ({}))) as { data?: { id?: unknown }[] };
-      const models = (body.data ?? []).map((model) => model.id).filter((id): id is string => typeof id === 'string');
+      const models = (body.data ?? [])
+        .map((model) => model.id)
+        .filter((id): id is string => typeof id === 'string');
       return { ok: true, latencyMs: elapsed(), models };
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
@@ -146,12 +151,18 @@ export class ProvidersService {
       throw invalidField('baseUrl', 'is required for an openai-compatible provider');
     }
     if (provider.apiKey !== null && !(await this.secrets.exists(workspaceId, provider.apiKey.secret))) {
-      throw invalidField('apiKey.secret', `no secret named '${provider.apiKey.secret}' exists in this workspace`);
+      throw invalidField(
+        'apiKey.secret',
+        `no secret named '${provider.apiKey.secret}' exists in this workspace`,
+      );
     }
   }
 }
 
-function modelsRequest(provider: Provider, key: string | undefined): { url: string; headers: Record<string, string> } {
+function modelsRequest(
+  provider: Provider,
+  key: string | undefined,
+): { url: string; headers: Record<string, string> } {
   if (provider.kind === 'anthropic') {
     const base = (provider.baseUrl ?? defaultBaseUrls.anthropic).replace(/\/+$/, '');
     return {
@@ -164,6 +175,7 @@ function modelsRequest(provider: Provider, key: string | undefined): { url: stri
 }
 
 function describeNetworkError(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : 'unknown error');
 }

@@ -1,5 +1,11 @@
 import type { CreateSecret, Secret } from '@runyard/protocol';
-import { isUniqueViolation, type Page, type PageRequest, type SecretRecord, type Store } from '../store/index.ts';
+import {
+  isUniqueViolation,
+  type Page,
+  type PageRequest,
+  type SecretRecord,
+  type Store,
+} from '../store/index.ts';
 import { RunyardError, conflict, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';

@@ -48,11 +48,14 @@ export async function startServer(
     throw error;
   }
 
-  const maintenance = setInterval(() => {
-    store.idempotency
-      .deleteOlderThan(new Date(Date.now() - idempotencyRetentionMs).toISOString())
-      .catch((error: unknown) => logger.warn({ err: error }, 'idempotency cleanup failed'));
-  }, 60 * 60 * 1000);
+  const maintenance = setInterval(
+    () => {
+      store.idempotency
+        .deleteOlderThan(new Date(Date.now() - idempotencyRetentionMs).toISOString())
+        .catch((error: unknown) => logger.warn({ err: error }, 'idempotency cleanup failed'));
+    },
+    60 * 60 * 1000,
+  );
   maintenance.unref();
 
   let accepting = true;
@@ -81,7 +84,9 @@ export async function startServer(
     url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   }
 
-  announce(`Runyard (${role}) ${url === undefined ? 'started' : `listening on ${url}`} — ${database.description}`);
+  announce(
+    `Runyard (${role}) ${url === undefined ? 'started' : `listening on ${url}`} — ${database.description}`,
+  );
   if (boot.createdAdminKey !== undefined) {
     const { key, file } = boot.createdAdminKey;
     announce(

@@ -24,9 +24,7 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.databaseUrl === undefined
-    ? openSqlite(options.dataDir)
-    : openPostgres(options.databaseUrl);
+  return options.databaseUrl === undefined ? openSqlite(options.dataDir) : openPostgres(options.databaseUrl);
 }
 
 function openSqlite(dataDir: string): DatabaseHandle {

@@ -20,7 +20,9 @@ export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: 
     createSecret: async ({ caller, body }) => ({ body: await secrets.create(caller, body) }),
     listSecrets: async ({ caller, query }) => ({ body: await secrets.list(caller, query) }),
     getSecret: async ({ caller, params }) => ({ body: await secrets.get(caller, params.name) }),
-    rotateSecret: async ({ caller, params, body }) => ({ body: await secrets.rotate(caller, params.name, body.value) }),
+    rotateSecret: async ({ caller, params, body }) => ({
+      body: await secrets.rotate(caller, params.name, body.value),
+    }),
     deleteSecret: async ({ caller, params }) => {
       await secrets.delete(caller, params.name);
       return {};
@@ -29,7 +31,9 @@ export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: 
     createProvider: async ({ caller, body }) => ({ body: await providers.create(caller, body) }),
     listProviders: async ({ caller, query }) => ({ body: await providers.list(caller, query) }),
     getProvider: async ({ caller, params }) => ({ body: await providers.get(caller, params.name) }),
-    updateProvider: async ({ caller, params, body }) => ({ body: await providers.update(caller, params.name, body) }),
+    updateProvider: async ({ caller, params, body }) => ({
+      body: await providers.update(caller, params.name, body),
+    }),
     deleteProvider: async ({ caller, params }) => {
       await providers.delete(caller, params.name);
       return {};
@@ -43,7 +47,11 @@ export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: 
       withEtag(await agents.update(caller, params.idOrSlug, body, ifMatch)),
     upsertAgent: async ({ caller, params, body, ifMatch }) => {
       const result = await agents.upsert(caller, params.slug, body, ifMatch);
-      return { status: result.action === 'created' ? 201 : 200, body: result, headers: { etag: result.agent.etag } };
+      return {
+        status: result.action === 'created' ? 201 : 200,
+        body: result,
+        headers: { etag: result.agent.etag },
+      };
     },
     deleteAgent: async ({ caller, params, ifMatch }) => {
       await agents.delete(caller, params.idOrSlug, ifMatch);
@@ -58,6 +66,7 @@ export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: 
     diffAgentVersions: async ({ caller, params, query }) => ({
       body: await agents.diff(caller, params.idOrSlug, query.from, query.to),
     }),
-    promoteAgent: async ({ caller, params, body }) => withEtag(await agents.promote(caller, params.idOrSlug, body)),
+    promoteAgent: async ({ caller, params, body }) =>
+      withEtag(await agents.promote(caller, params.idOrSlug, body)),
   };
 }

@@ -98,7 +98,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('tag', 'text', (column) => column.notNull())
     .addPrimaryKeyConstraint('agent_tags_pk', ['agent_id', 'tag'])
     .execute();
-  await db.schema.createIndex('agent_tags_lookup').on('agent_tags').columns(['workspace_id', 'tag']).execute();
+  await db.schema
+    .createIndex('agent_tags_lookup')
+    .on('agent_tags')
+    .columns(['workspace_id', 'tag'])
+    .execute();
 
   await db.schema
     .createTable('agent_versions')

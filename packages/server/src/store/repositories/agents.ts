@@ -64,6 +64,11 @@ const toVersion = (row: AgentVersionTable): AgentVersion => ({
   createdAt: row.created_at,
 });
 
+const toRecord = (row: AgentTable & { config: string }): AgentRecord => ({
+  ...toAgentRow(row),
+  config: parseJson<AgentConfig>(row.config),
+});
+
 export class AgentRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -79,10 +84,6 @@ export class AgentRepository {
       .select('agent_versions.config')
       .where('agents.workspace_id', '=', workspaceId)
       .where('agents.deleted_at', 'is', null);
-  }
-
-  private static toRecord(row: AgentTable & { config: string }): AgentRecord {
-    return { ...toAgentRow(row), config: parseJson<AgentConfig>(row.config) };
   }
 
   async insert(workspaceId: string, agent: AgentRow): Promise<void> {
@@ -114,7 +115,7 @@ export class AgentRepository {
   async find(workspaceId: string, idOrSlug: string): Promise<AgentRecord | undefined> {
     const column = idOrSlug.startsWith('agt_') ? 'agents.id' : 'agents.slug';
     const row = await this.selectLive(workspaceId).where(column, '=', idOrSlug).executeTakeFirst();
-    return row && AgentRepository.toRecord(row);
+    return row && toRecord(row);
   }
 
   async list(workspaceId: string, filter: AgentFilter, request: PageRequest): Promise<Page<AgentRecord>> {
@@ -142,7 +143,7 @@ export class AgentRepository {
         ),
       );
     }
-    return paginate(query, 'agents.id', request, AgentRepository.toRecord);
+    return paginate(query, 'agents.id', request, toRecord);
   }
 
   /** Applies a change only if nobody changed the agent since `expectedRevision`; false when stale. */
@@ -257,9 +258,11 @@ export class AgentRepository {
       .where('agent_versions.config', 'like', `%${JSON.stringify({ secret: secretName }).slice(1, -1)}%`)
       .execute();
     return rows
-      .map(AgentRepository.toRecord)
+      .map(toRecord)
       .filter((agent) =>
-        Object.values(agent.config.env).some((value) => typeof value === 'object' && value.secret === secretName),
+        Object.values(agent.config.env).some(
+          (value) => typeof value === 'object' && value.secret === secretName,
+        ),
       )
       .map((agent) => agent.slug);
   }

@@ -2,9 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, IdempotencyKeyTable } from '../schema.ts';
 import { isUniqueViolation } from '../connect.ts';
 
-export type IdempotencyClaim =
-  | { kind: 'claimed' }
-  | { kind: 'existing'; record: IdempotencyKeyTable };
+export type IdempotencyClaim = { kind: 'claimed' } | { kind: 'existing'; record: IdempotencyKeyTable };
 
 export class IdempotencyRepository {
   constructor(private readonly db: Kysely<Database>) {}

@@ -54,7 +54,12 @@ export class ProviderRepository {
   }
 
   async replace(workspaceId: string, provider: Provider): Promise<Provider> {
-    const { id: _id, workspace_id: _workspace, created_at: _created, ...changes } = toRow(workspaceId, provider);
+    const {
+      id: _id,
+      workspace_id: _workspace,
+      created_at: _created,
+      ...changes
+    } = toRow(workspaceId, provider);
     await this.db
       .updateTable('providers')
       .set(changes)

@@ -35,7 +35,12 @@ export class WorkspaceRepository {
   }
 
   async first(): Promise<Workspace | undefined> {
-    const row = await this.db.selectFrom('workspaces').selectAll().orderBy('team_id').limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('workspaces')
+      .selectAll()
+      .orderBy('team_id')
+      .limit(1)
+      .executeTakeFirst();
     return row && toWorkspace(row);
   }
 

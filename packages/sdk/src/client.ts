@@ -1,0 +1,157 @@
+import {
+  errorBodySchema,
+  routes,
+  type BodyInputOf,
+  type ParamsOf,
+  type QueryInputOf,
+  type ResponseOf,
+  type RouteDefinition,
+} from '@runyard/protocol';
+import { ConnectionError, RateLimitError, ResponseValidationError, errorForStatus } from './errors.ts';
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  apiKey: string;
+  /** Per attempt. Default 60 000 ms. */
+  timeoutMs?: number;
+  /** Retries of 429, 5xx and connection failures for requests that are safe to repeat. Default 2. */
+  maxRetries?: number;
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions<R> {
+  params?: ParamsOf<R>;
+  query?: QueryInputOf<R>;
+  body?: BodyInputOf<R>;
+  ifMatch?: string;
+  idempotencyKey?: string;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  data: T;
+  headers: Headers;
+  requestId: string | undefined;
+}
+
+/** The generic transport: one catalogue route, typed from its schemas, response validated. */
+export class Transport {
+  private readonly baseUrl: string;
+  private readonly fetchImplementation: typeof fetch;
+
+  constructor(private readonly options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.fetchImplementation = options.fetch ?? fetch;
+  }
+
+  async call<R extends RouteDefinition>(
+    route: R,
+    call: CallOptions<R> = {},
+  ): Promise<ApiResponse<ResponseOf<R>>> {
+    const url = new URL(this.baseUrl + fillPath(route.path, call.params ?? {}));
+    for (const [key, value] of Object.entries(call.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, scalarText(value));
+    }
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.options.apiKey}`,
+      accept: 'application/json',
+    };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (call.ifMatch !== undefined) headers['if-match'] = call.ifMatch;
+    if (call.idempotencyKey !== undefined) headers['idempotency-key'] = call.idempotencyKey;
+    const repeatable = route.method !== 'POST' || call.idempotencyKey !== undefined;
+    const maxRetries = repeatable ? (this.options.maxRetries ?? 2) : 0;
+
+    for (let attempt = 0; ; attempt += 1) {
+      let response: Response;
+      try {
+        response = await this.fetchImplementation(url, {
+          method: route.method,
+          headers,
+          ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+        });
+      } catch (cause) {
+        if (attempt < maxRetries) {
+          await sleep(backoffMs(attempt));
+          continue;
+        }
+        throw new ConnectionError(`${route.method} ${url.pathname}: ${describe(cause)}`, { cause });
+      }
+      const requestId = response.headers.get('x-request-id') ?? undefined;
+      if (response.ok)
+        return {
+          status: response.status,
+          data: await parseSuccess(route, response, requestId),
+          headers: response.headers,
+          requestId,
+        };
+
+      const retryAfterSeconds = Number(response.headers.get('retry-after') ?? Number.NaN);
+      if ((response.status === 429 || response.status >= 500) && attempt < maxRetries) {
+        await response.body?.cancel();
+        await sleep(Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : backoffMs(attempt));
+        continue;
+      }
+      const parsed = errorBodySchema.safeParse(await response.json().catch(() => undefined));
+      const body = parsed.success
+        ? parsed.data.error
+        : {
+            code: 'UNKNOWN_ERROR',
+            message: `HTTP ${response.status} without a Runyard error body`,
+            details: {},
+          };
+      const error = errorForStatus(response.status, body, requestId);
+      if (error instanceof RateLimitError && Number.isFinite(retryAfterSeconds))
+        error.retryAfterSeconds = retryAfterSeconds;
+      throw error;
+    }
+  }
+}
+
+async function parseSuccess<R extends RouteDefinition>(
+  route: R,
+  response: Response,
+  requestId: string | undefined,
+): Promise<ResponseOf<R>> {
+  if (route.response === null) {
+    await response.body?.cancel();
+    return undefined as ResponseOf<R>;
+  }
+  const json: unknown = await response.json().catch(() => undefined);
+  const result = route.response.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ResponseValidationError(
+      `${route.operationId}: the response does not match the protocol at ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`,
+      requestId,
+    );
+  }
+  return result.data as ResponseOf<R>;
+}
+
+function fillPath(path: string, params: Record<string, unknown>): string {
+  return path.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new TypeError(`missing path parameter '${name}'`);
+    return encodeURIComponent(scalarText(value));
+  });
+}
+
+function scalarText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : JSON.stringify(value);
+}
+
+const backoffMs = (attempt: number) => Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: string } | undefined;
+  return cause?.code ?? error.message;
+}
+
+export { routes };

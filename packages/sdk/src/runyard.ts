@@ -1,0 +1,119 @@
+import {
+  routes,
+  type Agent,
+  type AgentDiff,
+  type AgentVersion,
+  type ApiKey,
+  type BodyInputOf,
+  type CreatedApiKey,
+  type Provider,
+  type ProviderTestResult,
+  type QueryInputOf,
+  type Secret,
+  type UpsertAgentResult,
+  type Workspace,
+} from '@runyard/protocol';
+import { Transport, type ClientOptions } from './client.ts';
+
+type Page<T> = { data: T[]; nextCursor: string | null };
+type Write = { idempotencyKey?: string };
+type Conditional = { ifMatch?: string };
+
+/**
+ * The typed client for the Runyard `/v1` API. Every method maps to one route of the catalogue in
+ * `@runyard/protocol`, and every response is validated against it.
+ */
+export class Runyard {
+  readonly transport: Transport;
+
+  constructor(options: ClientOptions) {
+    this.transport = new Transport(options);
+  }
+
+  private async data<T>(promise: Promise<{ data: T }>): Promise<T> {
+    return (await promise).data;
+  }
+
+  readonly workspaces = {
+    create: (body: BodyInputOf<typeof routes.createWorkspace>, options: Write = {}): Promise<Workspace> =>
+      this.data(this.transport.call(routes.createWorkspace, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listWorkspaces> = {}): Promise<Page<Workspace>> =>
+      this.data(this.transport.call(routes.listWorkspaces, { query })),
+    get: (workspaceId: string): Promise<Workspace> =>
+      this.data(this.transport.call(routes.getWorkspace, { params: { workspaceId } })),
+  };
+
+  readonly apiKeys = {
+    create: (body: BodyInputOf<typeof routes.createApiKey>, options: Write = {}): Promise<CreatedApiKey> =>
+      this.data(this.transport.call(routes.createApiKey, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listApiKeys> = {}): Promise<Page<ApiKey>> =>
+      this.data(this.transport.call(routes.listApiKeys, { query })),
+    get: (keyId: string): Promise<ApiKey> =>
+      this.data(this.transport.call(routes.getApiKey, { params: { keyId } })),
+    revoke: async (keyId: string): Promise<void> => {
+      await this.transport.call(routes.revokeApiKey, { params: { keyId } });
+    },
+  };
+
+  readonly secrets = {
+    create: (body: BodyInputOf<typeof routes.createSecret>, options: Write = {}): Promise<Secret> =>
+      this.data(this.transport.call(routes.createSecret, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listSecrets> = {}): Promise<Page<Secret>> =>
+      this.data(this.transport.call(routes.listSecrets, { query })),
+    get: (name: string): Promise<Secret> =>
+      this.data(this.transport.call(routes.getSecret, { params: { name } })),
+    rotate: (name: string, value: string): Promise<Secret> =>
+      this.data(this.transport.call(routes.rotateSecret, { params: { name }, body: { value } })),
+    delete: async (name: string): Promise<void> => {
+      await this.transport.call(routes.deleteSecret, { params: { name } });
+    },
+  };
+
+  readonly providers = {
+    create: (body: BodyInputOf<typeof routes.createProvider>, options: Write = {}): Promise<Provider> =>
+      this.data(this.transport.call(routes.createProvider, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listProviders> = {}): Promise<Page<Provider>> =>
+      this.data(this.transport.call(routes.listProviders, { query })),
+    get: (name: string): Promise<Provider> =>
+      this.data(this.transport.call(routes.getProvider, { params: { name } })),
+    update: (name: string, body: BodyInputOf<typeof routes.updateProvider>): Promise<Provider> =>
+      this.data(this.transport.call(routes.updateProvider, { params: { name }, body })),
+    delete: async (name: string): Promise<void> => {
+      await this.transport.call(routes.deleteProvider, { params: { name } });
+    },
+    test: (name: string): Promise<ProviderTestResult> =>
+      this.data(this.transport.call(routes.testProvider, { params: { name }, body: {} })),
+  };
+
+  readonly agents = {
+    create: (body: BodyInputOf<typeof routes.createAgent>, options: Write = {}): Promise<Agent> =>
+      this.data(this.transport.call(routes.createAgent, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listAgents> = {}): Promise<Page<Agent>> =>
+      this.data(this.transport.call(routes.listAgents, { query })),
+    get: (idOrSlug: string): Promise<Agent> =>
+      this.data(this.transport.call(routes.getAgent, { params: { idOrSlug } })),
+    update: (
+      idOrSlug: string,
+      body: BodyInputOf<typeof routes.updateAgent>,
+      options: Conditional = {},
+    ): Promise<Agent> =>
+      this.data(this.transport.call(routes.updateAgent, { params: { idOrSlug }, body, ...options })),
+    upsert: (
+      slug: string,
+      body: BodyInputOf<typeof routes.upsertAgent>,
+      options: Conditional = {},
+    ): Promise<UpsertAgentResult> =>
+      this.data(this.transport.call(routes.upsertAgent, { params: { slug }, body, ...options })),
+    delete: async (idOrSlug: string, options: Conditional = {}): Promise<void> => {
+      await this.transport.call(routes.deleteAgent, { params: { idOrSlug }, ...options });
+    },
+    versions: async (idOrSlug: string): Promise<AgentVersion[]> =>
+      (await this.transport.call(routes.listAgentVersions, { params: { idOrSlug } })).data.data,
+    version: (idOrSlug: string, version: number): Promise<AgentVersion> =>
+      this.data(this.transport.call(routes.getAgentVersion, { params: { idOrSlug, version } })),
+    diff: (idOrSlug: string, from: number, to: number): Promise<AgentDiff> =>
+      this.data(this.transport.call(routes.diffAgentVersions, { params: { idOrSlug }, query: { from, to } })),
+    promote: (idOrSlug: string, body: BodyInputOf<typeof routes.promoteAgent>): Promise<Agent> =>
+      this.data(this.transport.call(routes.promoteAgent, { params: { idOrSlug }, body })),
+  };
+}
