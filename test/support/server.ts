@@ -13,7 +13,7 @@ export interface TestServer {
   server: RunningServer;
   /** Every log line the server wrote. */
   logs: string[];
-  client(apiKey: string): Runyard;
+  client: (apiKey: string) => Runyard;
   /** Stops the server (and keeps the database, for restart tests). */
   stop(): Promise<void>;
   /** Stops the server and deletes its database. */

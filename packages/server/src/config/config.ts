@@ -18,6 +18,9 @@ const integer = (name: string, fallback: number, minimum: number, maximum: numbe
       return parsed;
     });
 
+/** An empty variable (e.g. `KEY=` in an env file) means the same as an unset one. */
+const emptyAsUnset = (value: string | undefined) => (value === '' ? undefined : value);
+
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Every setting Runyard reads from the environment. Documented in README.md (a test keeps them in step). */
@@ -42,6 +45,7 @@ export const configSchema = z.object({
   RUNYARD_BOOTSTRAP_KEY: z
     .string()
     .optional()
+    .transform(emptyAsUnset)
     .refine(
       (value) => value === undefined || /^[A-Za-z0-9_-]{24,200}$/.test(value),
       'RUNYARD_BOOTSTRAP_KEY must be 24–200 characters of A-Z, a-z, 0-9, _ and -',
@@ -49,6 +53,7 @@ export const configSchema = z.object({
   RUNYARD_MASTER_KEY: z
     .string()
     .optional()
+    .transform(emptyAsUnset)
     .refine(
       (value) => value === undefined || /^[0-9a-fA-F]{64}$/.test(value),
       'RUNYARD_MASTER_KEY must be 64 hexadecimal characters (32 bytes), e.g. from `openssl rand -hex 32`',

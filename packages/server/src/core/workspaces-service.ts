@@ -1,10 +1,12 @@
 import type { Workspace } from '@runyard/protocol';
-import type { Page, PageRequest, Store } from '../store/index.ts';
+import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
 import { RunyardError, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
 import { playgroundProvider } from './providers-service.ts';
+
+const maxCreateAttempts = 10;
 
 export class WorkspacesService {
   constructor(private readonly store: Store) {}
@@ -17,7 +19,14 @@ export class WorkspacesService {
         { requiredScope: 'admin', instanceAdmin: true },
       );
     }
-    return createWorkspace(this.store, name);
+    // teamId is max + 1: two concurrent creations can pick the same number, and the loser retries.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await createWorkspace(this.store, name);
+      } catch (error) {
+        if (!isUniqueViolation(error) || attempt >= maxCreateAttempts) throw error;
+      }
+    }
   }
 
   async list(caller: Caller, page: PageRequest): Promise<Page<Workspace>> {

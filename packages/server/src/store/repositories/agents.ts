@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AgentConfig, AgentVersion } from '@runyard/protocol';
 import type { AgentTable, AgentVersionTable, Database } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
@@ -124,11 +124,9 @@ export class AgentRepository {
     if (filter.status !== undefined) query = query.where('agents.status', '=', filter.status);
     if (filter.search !== undefined) {
       const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
-      query = query.where((eb) =>
-        eb.or([
-          eb(eb.fn('lower', ['agents.name']), 'like', eb.val(pattern).$castTo<string>()),
-          eb('agents.slug', 'like', pattern),
-        ]),
+      // SQLite's LIKE has no default escape character; naming one makes both dialects agree.
+      query = query.where(
+        sql<boolean>`(lower(${sql.ref('agents.name')}) like ${pattern} escape '\\' or ${sql.ref('agents.slug')} like ${pattern} escape '\\')`,
       );
     }
     if (filter.tag !== undefined) {
