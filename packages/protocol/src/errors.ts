@@ -117,3 +117,27 @@ export const errorCodes = Object.keys(errorCatalogue) as ErrorCode[];
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorCatalogue, value);
 }
+
+/**
+ * Why a run ended `failed` (or `cancelled`): `run.error.code` and the `error` event. These are not
+ * HTTP errors: a run that fails is still a successful request. `docs/errors.md` lists them too.
+ */
+export const runErrorCatalogue = {
+  PROVIDER_ERROR:
+    'The model provider answered with an error, or could not be reached, after every retry and fallback.',
+  PROVIDER_AUTH_FAILED: 'The model provider rejected the API key (HTTP 401 or 403).',
+  PROVIDER_TIMEOUT: 'The model provider did not answer within the call timeout, after every retry.',
+  MAX_ITERATIONS: 'The agent reached settings.maxIterations model steps without a final answer.',
+  TOOL_LOOP: 'The model called the same tool with the same arguments too many times in a row.',
+  OUTPUT_SCHEMA_MISMATCH:
+    "The final answer did not match the agent's outputSchema, even after one corrective retry.",
+  BUDGET_EXCEEDED:
+    'The run went over settings.maxTokens or settings.maxCostUsd, or the agent over its daily limit.',
+  RUN_TIMEOUT: 'The run took longer than settings.timeoutMs.',
+  CANCELLED:
+    'The run was cancelled (POST /v1/runs/{id}/cancel, or interrupted by a newer run on its thread).',
+  WORKER_LOST: 'The process running the run died and the run could not be resumed.',
+  INTERNAL_ERROR: 'An unexpected error inside Runyard; the logs have the details.',
+} as const;
+
+export type RunErrorCode = keyof typeof runErrorCatalogue;

@@ -8,6 +8,10 @@ export const idPrefixes = {
   provider: 'prv',
   agent: 'agt',
   request: 'req',
+  thread: 'thr',
+  message: 'msg',
+  run: 'run',
+  delivery: 'dlv',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

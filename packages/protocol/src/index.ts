@@ -8,3 +8,5 @@ export * from './resources/api-keys.ts';
 export * from './resources/secrets.ts';
 export * from './resources/providers.ts';
 export * from './resources/agents.ts';
+export * from './resources/threads.ts';
+export * from './resources/runs.ts';

@@ -27,9 +27,11 @@ export interface RouteDefinition<
   response: Response | null;
   status: 200 | 201 | 202 | 204;
   /** Other success statuses with the same body shape (e.g. PUT upsert: 200 or 201). */
-  alternativeStatuses?: readonly (200 | 201)[];
+  alternativeStatuses?: readonly (200 | 201 | 202)[];
   /** Whether the route honours `If-Match` against an ETag. */
   conditional?: boolean;
+  /** The route answers `text/event-stream` (always, or when the body asks for `mode: stream`). */
+  streaming?: 'always' | 'on-request';
 }
 
 export function defineRoute<

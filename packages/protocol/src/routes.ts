@@ -31,10 +31,35 @@ import {
   upsertAgentResultSchema,
   upsertAgentSchema,
 } from './resources/agents.ts';
+import {
+  createThreadSchema,
+  listMessagesQuerySchema,
+  messageSchema,
+  threadSchema,
+  updateThreadSchema,
+} from './resources/threads.ts';
+import {
+  createAgentRunSchema,
+  createRunSchema,
+  listRunEventsQuerySchema,
+  listRunsQuerySchema,
+  runEventListSchema,
+  runSchema,
+} from './resources/runs.ts';
 
 const agentParams = z.strictObject({ idOrSlug: z.string().min(1).max(128) });
 const providerParams = z.strictObject({ name: providerNameSchema });
 const secretParams = z.strictObject({ name: secretNameSchema });
+const threadParams = z.strictObject({ threadId: idSchema('thread') });
+const runParams = z.strictObject({ runId: idSchema('run') });
+const streamQuery = z.strictObject({
+  after: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe('Resume after this seq (like Last-Event-ID).'),
+});
 
 export const routes = {
   // Workspaces
@@ -364,6 +389,165 @@ export const routes = {
     body: promoteAgentSchema,
     response: agentSchema,
     status: 200,
+  }),
+
+  // Threads
+  createThread: defineRoute({
+    operationId: 'createThread',
+    method: 'POST',
+    path: '/v1/threads',
+    scope: 'write',
+    tag: 'Threads',
+    summary: 'Create a thread: a conversation that runs remember',
+    body: createThreadSchema,
+    response: threadSchema,
+    status: 201,
+  }),
+  listThreads: defineRoute({
+    operationId: 'listThreads',
+    method: 'GET',
+    path: '/v1/threads',
+    scope: 'read',
+    tag: 'Threads',
+    summary: 'List threads, newest first',
+    query: paginationQuerySchema,
+    response: pageSchema(threadSchema),
+    status: 200,
+  }),
+  getThread: defineRoute({
+    operationId: 'getThread',
+    method: 'GET',
+    path: '/v1/threads/{threadId}',
+    scope: 'read',
+    tag: 'Threads',
+    summary: 'Get a thread',
+    params: threadParams,
+    response: threadSchema,
+    status: 200,
+  }),
+  updateThread: defineRoute({
+    operationId: 'updateThread',
+    method: 'PATCH',
+    path: '/v1/threads/{threadId}',
+    scope: 'write',
+    tag: 'Threads',
+    summary: "Change a thread's title or metadata",
+    params: threadParams,
+    body: updateThreadSchema,
+    response: threadSchema,
+    status: 200,
+  }),
+  deleteThread: defineRoute({
+    operationId: 'deleteThread',
+    method: 'DELETE',
+    path: '/v1/threads/{threadId}',
+    scope: 'write',
+    tag: 'Threads',
+    summary: 'Delete a thread and its messages (its runs keep their record)',
+    params: threadParams,
+    response: null,
+    status: 204,
+  }),
+  listThreadMessages: defineRoute({
+    operationId: 'listThreadMessages',
+    method: 'GET',
+    path: '/v1/threads/{threadId}/messages',
+    scope: 'read',
+    tag: 'Threads',
+    summary: 'The messages of a thread in order: user, assistant, tool calls and results',
+    params: threadParams,
+    query: listMessagesQuerySchema,
+    response: pageSchema(messageSchema),
+    status: 200,
+  }),
+
+  // Runs
+  createAgentRun: defineRoute({
+    operationId: 'createAgentRun',
+    method: 'POST',
+    path: '/v1/agents/{idOrSlug}/runs',
+    scope: 'run',
+    tag: 'Runs',
+    summary:
+      'Run an agent: wait for the result (200), stream its events (SSE) or run in the background (202)',
+    params: agentParams,
+    body: createAgentRunSchema,
+    response: runSchema,
+    status: 200,
+    alternativeStatuses: [202],
+    streaming: 'on-request',
+  }),
+  createRun: defineRoute({
+    operationId: 'createRun',
+    method: 'POST',
+    path: '/v1/runs',
+    scope: 'run',
+    tag: 'Runs',
+    summary: 'Run the agent named in the body (same as POST /v1/agents/{idOrSlug}/runs)',
+    body: createRunSchema,
+    response: runSchema,
+    status: 200,
+    alternativeStatuses: [202],
+    streaming: 'on-request',
+  }),
+  listRuns: defineRoute({
+    operationId: 'listRuns',
+    method: 'GET',
+    path: '/v1/runs',
+    scope: 'read',
+    tag: 'Runs',
+    summary: 'List runs, newest first, by agent, thread or status',
+    query: listRunsQuerySchema,
+    response: pageSchema(runSchema),
+    status: 200,
+  }),
+  getRun: defineRoute({
+    operationId: 'getRun',
+    method: 'GET',
+    path: '/v1/runs/{runId}',
+    scope: 'read',
+    tag: 'Runs',
+    summary: 'Get a run: status, output, error, usage and cost',
+    params: runParams,
+    response: runSchema,
+    status: 200,
+  }),
+  cancelRun: defineRoute({
+    operationId: 'cancelRun',
+    method: 'POST',
+    path: '/v1/runs/{runId}/cancel',
+    scope: 'run',
+    tag: 'Runs',
+    summary: 'Cancel a run: its model stream and pending tools stop',
+    params: runParams,
+    body: emptySchema.optional(),
+    response: runSchema,
+    status: 200,
+  }),
+  listRunEvents: defineRoute({
+    operationId: 'listRunEvents',
+    method: 'GET',
+    path: '/v1/runs/{runId}/events',
+    scope: 'read',
+    tag: 'Runs',
+    summary: "The run's event log after a seq",
+    params: runParams,
+    query: listRunEventsQuerySchema,
+    response: runEventListSchema,
+    status: 200,
+  }),
+  streamRun: defineRoute({
+    operationId: 'streamRun',
+    method: 'GET',
+    path: '/v1/runs/{runId}/stream',
+    scope: 'read',
+    tag: 'Runs',
+    summary: "The run's events as Server-Sent Events; Last-Event-ID resumes; ends after run-end",
+    params: runParams,
+    query: streamQuery,
+    response: runEventListSchema,
+    status: 200,
+    streaming: 'always',
   }),
 } as const;
 

@@ -22,9 +22,23 @@ export const modelReferenceSchema = z
 export const agentSettingsSchema = z
   .strictObject({
     temperature: z.number().min(0).max(2).optional(),
-    maxTokens: z.number().int().min(1).max(1_000_000).optional(),
+    /** Token budget of one run (input and output, all steps); exceeding it ends the run with BUDGET_EXCEEDED. */
+    maxTokens: z.number().int().min(1).max(100_000_000).optional(),
     maxIterations: z.number().int().min(1).max(1000).optional(),
     timeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    /** Output tokens per model call. */
+    maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
+    /** Models (`provider/model`) tried in order when the agent's model keeps failing. */
+    fallbackModels: z.array(modelReferenceSchema).max(5).optional(),
+    /** Budget of one run in US dollars; exceeding it ends the run with BUDGET_EXCEEDED. */
+    maxCostUsd: z.number().positive().max(1_000_000).optional(),
+    /** Budget of all runs of the agent in one UTC day. */
+    dailyMaxTokens: z.number().int().min(1).max(1_000_000_000).optional(),
+    dailyMaxCostUsd: z.number().positive().max(1_000_000).optional(),
+    /** Thread history sent to the model is trimmed, oldest first, to this many (estimated) tokens. */
+    historyTokenBudget: z.number().int().min(256).max(10_000_000).optional(),
+    /** When trimmed history exceeds this many tokens, a summary of it replaces the trimmed turns. */
+    summarizeAfterTokens: z.number().int().min(256).max(10_000_000).optional(),
   })
   .meta({ id: 'AgentSettings' });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;

@@ -6,7 +6,7 @@ import { RunyardError } from '../shared/errors.ts';
 import type { Store } from '../store/index.ts';
 import { bindRoutes } from './bind-routes.ts';
 import { registerDocsPage } from './docs-page.ts';
-import { registerErrorHandling, sendError } from './error-handler.ts';
+import { registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
 import { Idempotency } from './idempotency.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -39,7 +39,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
+    frameworkErrors: sendFrameworkError,
   });
+  // Bodies are JSON only: Fastify's built-in text/plain parser would let other bodies through.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -9,12 +9,14 @@ import {
   type ResponseOf,
   type RouteDefinition,
   type Routes,
+  type RunEvent,
 } from '@runyard/protocol';
 import { hasScope, type Caller } from '../core/caller.ts';
 import type { Services } from '../core/services.ts';
 import { RunyardError } from '../shared/errors.ts';
 import type { Idempotency } from './idempotency.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { sendEventStream } from './sse.ts';
 import { parseOrThrow } from './validation.ts';
 
 export interface HandlerInput<R> {
@@ -24,12 +26,18 @@ export interface HandlerInput<R> {
   body: BodyOf<R>;
   /** The If-Match header, for conditional routes. */
   ifMatch: string | undefined;
+  /** The Last-Event-ID header, for streaming routes. */
+  lastEventId: string | undefined;
+  /** Aborted when the client goes away: a streaming or waiting handler stops (the run does not). */
+  signal: AbortSignal;
 }
 
 export interface HandlerResult<R> {
   status?: number;
   body?: ResponseOf<R>;
   headers?: Record<string, string>;
+  /** Sent as Server-Sent Events instead of `body` (which idempotency stores). */
+  events?: AsyncIterable<RunEvent>;
 }
 
 export type Handler<R> = (input: HandlerInput<R>) => Promise<HandlerResult<R>>;
@@ -77,8 +85,22 @@ async function serve(
   const query = parseOrThrow(route.query ?? noQuery, request.query ?? {}, 'query');
   const body = route.body === undefined ? undefined : parseOrThrow(route.body, request.body, 'body');
   const ifMatch = headerValue(request, 'if-match');
+  const lastEventId = headerValue(request, 'last-event-id');
+  const disconnected = new AbortController();
+  request.raw.once('close', () => disconnected.abort());
+  reply.raw.once('close', () => disconnected.abort());
+  let events: AsyncIterable<RunEvent> | undefined;
   const execute = async () => {
-    const result = await handler({ caller, params, query, body, ifMatch });
+    const result = await handler({
+      caller,
+      params,
+      query,
+      body,
+      ifMatch,
+      lastEventId,
+      signal: disconnected.signal,
+    });
+    events = result.events;
     return { status: result.status ?? route.status, body: result.body, headers: result.headers };
   };
 
@@ -94,9 +116,11 @@ async function serve(
       },
     );
     if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+    if (events !== undefined) return sendEventStream(reply, events, disconnected.signal);
     return send(reply, outcome.status, outcome.body, undefined);
   }
   const result = await execute();
+  if (events !== undefined) return sendEventStream(reply, events, disconnected.signal, result.headers);
   return send(reply, result.status, result.body, result.headers);
 }
 

@@ -11,6 +11,7 @@ export function registerDocsPage(app: FastifyInstance): void {
   const assets: Record<string, string> = {
     'swagger-ui.css': 'text/css; charset=utf-8',
     'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
+    'favicon-32x32.png': 'image/png',
   };
   const cache = new Map<string, Buffer>();
 
@@ -35,6 +36,7 @@ const page = `<!doctype html>
 <meta charset="utf-8">
 <title>Runyard API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
 </head>
 <body>
 <div id="docs"></div>

@@ -3,11 +3,12 @@ import { errorCatalogue, type ErrorBody } from '@runyard/protocol';
 import { RunyardError } from '../shared/errors.ts';
 
 /** Fastify's own failures (body parsing, limits, bad URLs) in our catalogue's terms. */
-function fromFastify(error: FastifyError): RunyardError | undefined {
+function fromFastify(error: FastifyError, request: FastifyRequest): RunyardError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      // Fastify's message does not name the type: take it from the request (null when none was sent).
       return new RunyardError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json', {
-        contentType: error.message.replace(/^Unsupported Media Type:?\s*/, ''),
+        contentType: request.headers['content-type'] ?? null,
       });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RunyardError('PAYLOAD_TOO_LARGE', 'the request body is larger than the configured limit');
@@ -20,6 +21,8 @@ function fromFastify(error: FastifyError): RunyardError | undefined {
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new RunyardError('VALIDATION_FAILED', 'the URL is malformed');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new RunyardError('VALIDATION_FAILED', 'a path parameter is longer than 500 characters');
     default:
       break;
   }
@@ -48,10 +51,22 @@ export function sendError(reply: FastifyReply, error: RunyardError): FastifyRepl
     .send(errorBody(error));
 }
 
+/**
+ * Fastify's `frameworkErrors`: failures before routing (bad percent-encoding, an over-long path
+ * parameter). No hook has run, so the request id header is set here.
+ */
+export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.header('x-request-id', request.id);
+  void sendError(
+    reply,
+    fromFastify(error, request) ?? new RunyardError('VALIDATION_FAILED', 'the URL is malformed'),
+  );
+}
+
 /** The one place an error becomes a response. Anything unexpected is logged and answered as a 500 without internals. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const known = error instanceof RunyardError ? error : fromFastify(error);
+    const known = error instanceof RunyardError ? error : fromFastify(error, request);
     if (known !== undefined) {
       if (known.category !== 'user') request.log.warn({ err: error }, known.message);
       return sendError(reply, known);

@@ -61,11 +61,13 @@ export const configSchema = z.object({
   RUNYARD_LOG_LEVEL: z
     .string()
     .optional()
-    .transform((value) => value ?? 'info')
+    .transform((value) => emptyAsUnset(value) ?? 'info')
     .pipe(z.enum(logLevels, { error: () => `RUNYARD_LOG_LEVEL must be one of ${logLevels.join(', ')}` })),
   RUNYARD_BODY_LIMIT_BYTES: integer('RUNYARD_BODY_LIMIT_BYTES', 1_048_576, 1024, 104_857_600),
   RUNYARD_RATE_LIMIT_PER_MINUTE: integer('RUNYARD_RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000),
   RUNYARD_SHUTDOWN_GRACE_MS: integer('RUNYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  RUNYARD_WORKER_CONCURRENCY: integer('RUNYARD_WORKER_CONCURRENCY', 64, 1, 10_000),
+  RUNYARD_RUN_LEASE_MS: integer('RUNYARD_RUN_LEASE_MS', 30_000, 1000, 3_600_000),
 });
 
 export interface Config {
@@ -79,6 +81,8 @@ export interface Config {
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
   shutdownGraceMs: number;
+  workerConcurrency: number;
+  runLeaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -111,5 +115,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     bodyLimitBytes: value.RUNYARD_BODY_LIMIT_BYTES,
     rateLimitPerMinute: value.RUNYARD_RATE_LIMIT_PER_MINUTE,
     shutdownGraceMs: value.RUNYARD_SHUTDOWN_GRACE_MS,
+    workerConcurrency: value.RUNYARD_WORKER_CONCURRENCY,
+    runLeaseMs: value.RUNYARD_RUN_LEASE_MS,
   };
 }

@@ -27,7 +27,7 @@ export interface AgentListRequest {
 }
 
 /** Without If-Match, a write that loses a race to another writer is re-applied on the fresh state. */
-const maxWriteAttempts = 5;
+const maxWriteAttempts = 25;
 
 export function etagOf(agent: Pick<AgentRow, 'id' | 'revision'>): string {
   return `"${agent.id}.${agent.revision}"`;
@@ -181,7 +181,9 @@ export class AgentsService {
 
   async getVersion(caller: Caller, idOrSlug: string, version: number): Promise<AgentVersion> {
     const agent = await this.require(caller.workspaceId, idOrSlug);
-    const found = await this.store.agents.getVersion(agent.id, version);
+    // Versions run 1..latestVersion; a larger number (even beyond PostgreSQL's integer) is simply absent.
+    const found =
+      version > agent.latestVersion ? undefined : await this.store.agents.getVersion(agent.id, version);
     if (found === undefined) throw notFound('agent version', `${agent.slug}@${version}`);
     return found;
   }

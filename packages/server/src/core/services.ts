@@ -1,10 +1,14 @@
+import type { EventBus } from '../queue/event-bus.ts';
 import type { Store } from '../store/index.ts';
 import { AgentsService } from './agents-service.ts';
 import { ApiKeysService } from './api-keys-service.ts';
 import { AuthService } from './auth-service.ts';
 import type { SecretBox } from './crypto.ts';
+import { ModelAccess } from './model-access.ts';
 import { ProvidersService } from './providers-service.ts';
+import { RunsService } from './runs-service.ts';
 import { SecretsService } from './secrets-service.ts';
+import { ThreadsService } from './threads-service.ts';
 import { WorkspacesService } from './workspaces-service.ts';
 
 export interface Services {
@@ -14,9 +18,18 @@ export interface Services {
   secrets: SecretsService;
   providers: ProvidersService;
   agents: AgentsService;
+  threads: ThreadsService;
+  runs: RunsService;
+  /** For the engine: models and tools of a workspace. */
+  modelAccess: ModelAccess;
 }
 
-export function createServices(store: Store, box: SecretBox, defaultWorkspaceId: string): Services {
+export function createServices(
+  store: Store,
+  box: SecretBox,
+  bus: EventBus,
+  defaultWorkspaceId: string,
+): Services {
   const secrets = new SecretsService(store, box);
   return {
     auth: new AuthService(store, defaultWorkspaceId),
@@ -25,5 +38,8 @@ export function createServices(store: Store, box: SecretBox, defaultWorkspaceId:
     secrets,
     providers: new ProvidersService(store, secrets),
     agents: new AgentsService(store, secrets),
+    threads: new ThreadsService(store),
+    runs: new RunsService(store, bus, box),
+    modelAccess: new ModelAccess(store, secrets),
   };
 }

@@ -5,6 +5,9 @@ import type { Config } from '../config/config.ts';
 import { bootstrap } from '../core/bootstrap.ts';
 import { SecretBox, loadMasterKey } from '../core/crypto.ts';
 import { createServices } from '../core/services.ts';
+import { newId } from '../core/ids.ts';
+import { RunWorker } from '../engine/run-worker.ts';
+import { LocalEventBus, type EventBus } from '../queue/event-bus.ts';
 import { migrate, openDatabase, Store, type DatabaseHandle } from '../store/index.ts';
 import { createLogger } from './logger.ts';
 
@@ -58,12 +61,37 @@ export async function startServer(
   );
   maintenance.unref();
 
+  const bus: EventBus = new LocalEventBus();
+  const services = createServices(store, box, bus, boot.defaultWorkspaceId);
+  let worker: RunWorker | undefined;
+  if (role !== 'api') {
+    worker = new RunWorker(
+      {
+        store,
+        bus,
+        resolveModels: (workspaceId, references) =>
+          services.modelAccess.resolveModels(workspaceId, references),
+        resolveTools: (workspaceId, names) => services.modelAccess.resolveTools(workspaceId, names),
+        costOf: () => ({ costUsd: 0, known: false }),
+        newMessageId: () => newId('message'),
+      },
+      {
+        concurrency: config.workerConcurrency,
+        leaseMs: config.runLeaseMs,
+        maxClaims: 3,
+        soleWorker: database.dialect === 'sqlite',
+        onError: (error, context) => logger.error({ err: error }, context),
+      },
+    );
+    await worker.start();
+  }
+
   let accepting = true;
   let app: FastifyInstance | undefined;
   let url: string | undefined;
   if (role !== 'worker') {
     app = buildApp({
-      services: createServices(store, box, boot.defaultWorkspaceId),
+      services,
       store,
       box,
       logger,
@@ -107,12 +135,14 @@ export async function startServer(
       closing ??= (async () => {
         accepting = false;
         clearInterval(maintenance);
+        await worker?.stop(config.shutdownGraceMs);
         if (app !== undefined) {
           const grace = setTimeout(() => app?.server.closeAllConnections(), config.shutdownGraceMs);
           grace.unref();
           await app.close();
           clearTimeout(grace);
         }
+        await bus.close();
         await database.close();
       })();
       return closing;

@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 
@@ -27,15 +37,37 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   return options.databaseUrl === undefined ? openSqlite(options.dataDir) : openPostgres(options.databaseUrl);
 }
 
+/**
+ * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE). A deferred transaction
+ * that reads, then writes after another process committed, fails at once with SQLITE_BUSY (its
+ * snapshot is stale, so busy_timeout cannot help); an immediate one waits its turn instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
 function openSqlite(dataDir: string): DatabaseHandle {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'runyard.db');
   const connection = new SqliteDatabase(file);
+  // First: switching to WAL needs a lock that another starting process may hold for a moment.
+  connection.pragma('busy_timeout = 10000');
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = NORMAL');
-  connection.pragma('busy_timeout = 10000');
   connection.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: connection }) });
   return {
     db,
     dialect: 'sqlite',
@@ -67,7 +99,15 @@ async function openPostgres(databaseUrl: string): Promise<DatabaseHandle> {
   // An idle client that loses its connection emits 'error' on the pool; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  if (schema !== null) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  if (schema !== null) {
+    // Processes starting at once race to create it; IF NOT EXISTS does not stop the losers failing
+    // with a unique violation (or duplicate_schema), which only means that it exists now.
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db).catch(async (error: unknown) => {
+      if (isUniqueViolation(error) || (error as { code?: unknown }).code === '42P06') return;
+      await db.destroy();
+      throw error;
+    });
+  }
   return {
     db,
     dialect: 'postgres',

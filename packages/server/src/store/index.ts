@@ -4,3 +4,5 @@ export { Store } from './store.ts';
 export type { Page, PageRequest } from './pagination.ts';
 export type { AgentRecord, AgentRow, DescriptiveChange } from './repositories/agents.ts';
 export type { SecretRecord } from './repositories/secrets.ts';
+export type { NewMessage } from './repositories/threads.ts';
+export type { RunRecord, RunOptions, RunFilter, RunCompletion, RunProgress } from './repositories/runs.ts';

@@ -93,6 +93,75 @@ export interface IdempotencyKeyTable {
   created_at: string;
 }
 
+export interface ThreadTable {
+  id: string;
+  workspace_id: string;
+  title: string | null;
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MessageTable {
+  id: string;
+  workspace_id: string;
+  thread_id: string;
+  run_id: string | null;
+  position: number;
+  role: string;
+  content: string;
+  created_at: string;
+}
+
+export interface RunTable {
+  id: string;
+  workspace_id: string;
+  agent_id: string;
+  agent_version: number;
+  thread_id: string | null;
+  status: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  cost_incomplete: number;
+  iterations: number;
+  metadata: string;
+  /** JSON: what the run was asked to do (environment, mode, conflict policy, stateless). */
+  options: string;
+  callback_url: string | null;
+  /** Encrypted with the master key. */
+  callback_secret: string | null;
+  cancel_requested: number;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  claims: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface RunEventTable {
+  run_id: string;
+  seq: number;
+  type: string;
+  data: string;
+}
+
+export interface RunDeliveryTable {
+  id: string;
+  run_id: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  delivered: number;
+  created_at: string;
+  next_attempt_at: string | null;
+}
+
 export interface MigrationTable {
   name: string;
   applied_at: string;
@@ -112,6 +181,11 @@ export interface Database {
   agent_tags: AgentTagTable;
   agent_versions: AgentVersionTable;
   idempotency_keys: IdempotencyKeyTable;
+  threads: ThreadTable;
+  messages: MessageTable;
+  runs: RunTable;
+  run_events: RunEventTable;
+  run_deliveries: RunDeliveryTable;
   runyard_migrations: MigrationTable;
   instance: InstanceTable;
 }

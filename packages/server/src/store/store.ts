@@ -7,6 +7,9 @@ import { ProviderRepository } from './repositories/providers.ts';
 import { AgentRepository } from './repositories/agents.ts';
 import { IdempotencyRepository } from './repositories/idempotency.ts';
 import { InstanceRepository } from './repositories/instance.ts';
+import { ThreadRepository } from './repositories/threads.ts';
+import { RunRepository } from './repositories/runs.ts';
+import { RunEventRepository } from './repositories/run-events.ts';
 
 /** Every query Runyard makes, grouped by table. The same code runs on SQLite and PostgreSQL. */
 export class Store {
@@ -17,6 +20,9 @@ export class Store {
   readonly agents: AgentRepository;
   readonly idempotency: IdempotencyRepository;
   readonly instance: InstanceRepository;
+  readonly threads: ThreadRepository;
+  readonly runs: RunRepository;
+  readonly runEvents: RunEventRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -29,6 +35,9 @@ export class Store {
     this.agents = new AgentRepository(db);
     this.idempotency = new IdempotencyRepository(db);
     this.instance = new InstanceRepository(db);
+    this.threads = new ThreadRepository(db);
+    this.runs = new RunRepository(db);
+    this.runEvents = new RunEventRepository(db);
   }
 
   /**

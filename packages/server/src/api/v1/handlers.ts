@@ -1,8 +1,34 @@
 import type { Services } from '../../core/services.ts';
-import type { Handlers } from '../bind-routes.ts';
+import type { CreateAgentRun, RouteDefinition } from '@runyard/protocol';
+import type { HandlerInput, HandlerResult, Handlers } from '../bind-routes.ts';
 
 /** Each handler calls one service method and returns; all HTTP concerns live in bind-routes.ts. */
-export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: Services): Handlers {
+export function v1Handlers({
+  workspaces,
+  apiKeys,
+  secrets,
+  providers,
+  agents,
+  threads,
+  runs,
+}: Services): Handlers {
+  /** wait: 200 with the ended run; stream: its event log as SSE; background: 202 at once. */
+  const startRun = async (
+    input: HandlerInput<RouteDefinition>,
+    agent: string,
+    body: CreateAgentRun,
+  ): Promise<HandlerResult<RouteDefinition>> => {
+    const run = await runs.create(input.caller, agent, body);
+    const headers = { 'x-run-id': run.id, ...(run.threadId !== null && { 'x-thread-id': run.threadId }) };
+    switch (body.mode) {
+      case 'background':
+        return { status: 202, body: run, headers };
+      case 'stream':
+        return { body: run, headers, events: await runs.stream(input.caller, run.id, 0, input.signal) };
+      case 'wait':
+        return { body: await runs.waitForEnd(input.caller, run.id, input.signal), headers };
+    }
+  };
   const withEtag = <T extends { etag: string }>(agent: T) => ({ body: agent, headers: { etag: agent.etag } });
   return {
     createWorkspace: async ({ caller, body }) => ({ body: await workspaces.create(caller, body.name) }),
@@ -68,5 +94,36 @@ export function v1Handlers({ workspaces, apiKeys, secrets, providers, agents }: 
     }),
     promoteAgent: async ({ caller, params, body }) =>
       withEtag(await agents.promote(caller, params.idOrSlug, body)),
+
+    createThread: async ({ caller, body }) => ({ body: await threads.create(caller, body) }),
+    listThreads: async ({ caller, query }) => ({ body: await threads.list(caller, query) }),
+    getThread: async ({ caller, params }) => ({ body: await threads.get(caller, params.threadId) }),
+    updateThread: async ({ caller, params, body }) => ({
+      body: await threads.update(caller, params.threadId, body),
+    }),
+    deleteThread: async ({ caller, params }) => {
+      await threads.delete(caller, params.threadId);
+      return {};
+    },
+    listThreadMessages: async ({ caller, params, query }) => ({
+      body: await threads.messages(caller, params.threadId, query),
+    }),
+
+    createAgentRun: async (input) => startRun(input, input.params.idOrSlug, input.body),
+    createRun: async (input) => {
+      const { agent, ...body } = input.body;
+      return startRun(input, agent, body);
+    },
+    listRuns: async ({ caller, query }) => ({ body: await runs.list(caller, query) }),
+    getRun: async ({ caller, params }) => ({ body: await runs.get(caller, params.runId) }),
+    cancelRun: async ({ caller, params }) => ({ body: await runs.cancel(caller, params.runId) }),
+    listRunEvents: async ({ caller, params, query }) => ({
+      body: { data: await runs.events(caller, params.runId, query.after, query.limit) },
+    }),
+    streamRun: async ({ caller, params, query, lastEventId, signal }) => {
+      const fromHeader = lastEventId === undefined ? Number.NaN : Number.parseInt(lastEventId, 10);
+      const after = Number.isInteger(fromHeader) && fromHeader >= 0 ? fromHeader : (query.after ?? 0);
+      return { events: await runs.stream(caller, params.runId, after, signal) };
+    },
   };
 }

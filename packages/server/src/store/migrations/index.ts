@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import * as initial from './0001-initial.ts';
+import * as runs from './0002-runs.ts';
 
 export interface Migration {
   name: string;
@@ -7,4 +8,4 @@ export interface Migration {
 }
 
 /** Applied in this order, each once, each in its own transaction. Never edit one that has shipped. */
-export const migrations: Migration[] = [initial];
+export const migrations: Migration[] = [initial, runs];

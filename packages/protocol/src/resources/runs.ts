@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { idSchema } from '../ids.ts';
+import { metadataSchema, timestampSchema } from '../common.ts';
+import { messagePartSchema } from './threads.ts';
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'requires_action',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export const runStatusSchema = z.enum(runStatuses);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+/** A run in one of these statuses never changes again. */
+export const finalRunStatuses = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
+
+export function isFinalRunStatus(status: RunStatus): boolean {
+  return (finalRunStatuses as readonly RunStatus[]).includes(status);
+}
+
+export const usageSchema = z
+  .object({
+    inputTokens: z.number().int().nonnegative(),
+    outputTokens: z.number().int().nonnegative(),
+    totalTokens: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'Usage' });
+export type Usage = z.infer<typeof usageSchema>;
+
+export const runErrorSchema = z.object({ code: z.string(), message: z.string() }).meta({ id: 'RunError' });
+export type RunError = z.infer<typeof runErrorSchema>;
+
+export const runOutputSchema = z
+  .object({
+    text: z.string(),
+    object: z.unknown().optional().describe('The parsed answer when the agent has an outputSchema.'),
+  })
+  .meta({ id: 'RunOutput' });
+export type RunOutput = z.infer<typeof runOutputSchema>;
+
+export const inputMessageSchema = z
+  .strictObject({
+    role: z.enum(['system', 'user', 'assistant']),
+    content: z.string().max(1_000_000),
+  })
+  .meta({ id: 'InputMessage' });
+export type InputMessage = z.infer<typeof inputMessageSchema>;
+
+export const runModes = ['wait', 'stream', 'background'] as const;
+export const runModeSchema = z.enum(runModes);
+export type RunMode = z.infer<typeof runModeSchema>;
+
+export const onConflictSchema = z.enum(['enqueue', 'reject', 'interrupt']);
+export type OnConflict = z.infer<typeof onConflictSchema>;
+
+export const runSchema = z
+  .object({
+    id: idSchema('run'),
+    agentId: idSchema('agent'),
+    agentVersion: z.number().int().positive(),
+    threadId: idSchema('thread').nullable(),
+    status: runStatusSchema,
+    input: z.array(inputMessageSchema),
+    output: runOutputSchema.nullable(),
+    error: runErrorSchema.nullable(),
+    usage: usageSchema,
+    costUsd: z.number().nonnegative(),
+    /** True when a model of the run has no price in the table: costUsd counts it as 0. */
+    costIncomplete: z.boolean(),
+    iterations: z.number().int().nonnegative(),
+    metadata: z.record(z.string(), z.unknown()),
+    createdAt: timestampSchema,
+    startedAt: timestampSchema.nullable(),
+    finishedAt: timestampSchema.nullable(),
+    durationMs: z.number().int().nonnegative().nullable(),
+  })
+  .meta({ id: 'Run' });
+export type Run = z.infer<typeof runSchema>;
+
+const runTargetFields = {
+  input: z.union([z.string().min(1).max(1_000_000), z.array(inputMessageSchema).min(1).max(1000)]),
+  threadId: idSchema('thread').optional(),
+  stateless: z.boolean().optional(),
+  environment: z.enum(['draft', 'staging', 'production']).optional(),
+  version: z.number().int().positive().optional(),
+  mode: runModeSchema.default('wait'),
+  metadata: metadataSchema.optional(),
+  callbackUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+  callbackSecret: z.string().min(16).max(256).optional(),
+  onConflict: onConflictSchema.default('enqueue'),
+};
+
+/** POST /v1/agents/{idOrSlug}/runs */
+export const createAgentRunSchema = z.strictObject(runTargetFields).meta({ id: 'CreateAgentRun' });
+export type CreateAgentRun = z.infer<typeof createAgentRunSchema>;
+
+/** POST /v1/runs: the same, naming the agent in the body. */
+export const createRunSchema = z
+  .strictObject({ agent: z.string().min(1).max(128), ...runTargetFields })
+  .meta({ id: 'CreateRun' });
+export type CreateRun = z.infer<typeof createRunSchema>;
+
+export const listRunsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+  agent: z.string().max(128).optional(),
+  thread: idSchema('thread').optional(),
+  status: runStatusSchema.optional(),
+});
+
+export const listRunEventsQuerySchema = z.strictObject({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+
+/** Every event shares these: its position in the run's log, its type and when it happened. */
+const eventBase = { seq: z.number().int().positive(), at: timestampSchema };
+
+/**
+ * The run event log. Every stream format (Runyard SSE, compat surfaces) is rendered from it.
+ * A step that is retried after a failed model call starts again with the same `step` and a higher
+ * `attempt`: a renderer drops the text of the earlier attempt of that step.
+ */
+export const runEventSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      ...eventBase,
+      type: z.literal('run-start'),
+      runId: idSchema('run'),
+      agentId: idSchema('agent'),
+      agentVersion: z.number().int(),
+      threadId: idSchema('thread').nullable(),
+      model: z.string(),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('step-start'),
+      step: z.number().int(),
+      attempt: z.number().int(),
+    }),
+    z.object({ ...eventBase, type: z.literal('text-delta'), step: z.number().int(), delta: z.string() }),
+    z.object({
+      ...eventBase,
+      type: z.literal('tool-call'),
+      step: z.number().int(),
+      toolCallId: z.string(),
+      toolName: z.string(),
+      input: z.unknown(),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('tool-result'),
+      step: z.number().int(),
+      toolCallId: z.string(),
+      toolName: z.string(),
+      output: z.unknown(),
+      isError: z.boolean(),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('step-end'),
+      step: z.number().int(),
+      finishReason: z.string(),
+      model: z.string(),
+      usage: usageSchema,
+      /** The assistant message of this step as stored in the thread. */
+      content: z.array(messagePartSchema),
+    }),
+    z.object({ ...eventBase, type: z.literal('usage'), usage: usageSchema, costUsd: z.number() }),
+    z.object({
+      ...eventBase,
+      type: z.literal('approval-requested'),
+      toolCallId: z.string(),
+      toolName: z.string(),
+      input: z.unknown(),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('error'),
+      code: z.string(),
+      message: z.string(),
+      /** True when the engine retries (the same step, a fallback model); false when the run ends. */
+      retrying: z.boolean(),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('run-end'),
+      status: runStatusSchema,
+      output: runOutputSchema.nullable(),
+      error: runErrorSchema.nullable(),
+      usage: usageSchema,
+      costUsd: z.number(),
+    }),
+  ])
+  .meta({ id: 'RunEvent' });
+export type RunEvent = z.infer<typeof runEventSchema>;
+export type RunEventType = RunEvent['type'];
+/** An event before the log numbers it. */
+export type NewRunEvent = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Omit<E, 'seq' | 'at'>
+    : never
+  : never;
+
+export const runEventListSchema = z.object({ data: z.array(runEventSchema) });

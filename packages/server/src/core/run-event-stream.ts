@@ -1,0 +1,62 @@
+import type { RunEvent } from '@runyard/protocol';
+import type { EventBus } from '../queue/event-bus.ts';
+import type { Store } from '../store/index.ts';
+
+const pageSize = 1000;
+
+/**
+ * The events of one run after `afterSeq`, stored ones first, then live ones as they are published,
+ * ending after `run-end`. Subscribes before it reads, and takes a live batch only when it continues
+ * exactly where the reader is (otherwise it reads the table), so no event is skipped or repeated.
+ */
+export async function* runEventStream(
+  store: Store,
+  bus: EventBus,
+  runId: string,
+  afterSeq: number,
+  signal: AbortSignal,
+): AsyncGenerator<RunEvent, void, undefined> {
+  let lastSeq = afterSeq;
+  let live: RunEvent[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = bus.subscribe(runId, (events) => {
+    live.push(...events);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      // Stored events first (and whenever the live feed has a gap).
+      for (;;) {
+        const page = await store.runEvents.list(runId, lastSeq, pageSize);
+        for (const event of page) {
+          lastSeq = event.seq;
+          yield event;
+          if (event.type === 'run-end') return;
+        }
+        if (page.length < pageSize) break;
+      }
+      for (;;) {
+        if (signal.aborted) return;
+        const batch = live.filter((event) => event.seq > lastSeq);
+        live = [];
+        if (batch.length === 0) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        if (batch[0]?.seq !== lastSeq + 1) break;
+        for (const event of batch) {
+          if (event.seq !== lastSeq + 1) break;
+          lastSeq = event.seq;
+          yield event;
+          if (event.type === 'run-end') return;
+        }
+      }
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
+}

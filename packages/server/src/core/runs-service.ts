@@ -1,0 +1,256 @@
+import {
+  isFinalRunStatus,
+  type CreateAgentRun,
+  type InputMessage,
+  type Run,
+  type RunEvent,
+  type RunStatus,
+} from '@runyard/protocol';
+import { toRun } from '../engine/run-view.ts';
+import type { EventBus } from '../queue/event-bus.ts';
+import type { AgentRecord, Page, RunRecord, Store } from '../store/index.ts';
+import { conflict, invalidField, notFound } from '../shared/errors.ts';
+import type { Caller } from './caller.ts';
+import { nowIso } from './clock.ts';
+import type { SecretBox } from './crypto.ts';
+import { newId } from './ids.ts';
+import { runEventStream } from './run-event-stream.ts';
+
+export interface RunListRequest {
+  limit: number;
+  cursor?: string | undefined;
+  agent?: string | undefined;
+  thread?: string | undefined;
+  status?: RunStatus | undefined;
+}
+
+/** Associated data binding a sealed callback secret to its run. */
+export const callbackSecretBinding = (runId: string) => `callback/${runId}`;
+
+export class RunsService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly box: SecretBox,
+  ) {}
+
+  /**
+   * Records a queued run (and its thread, when it needs a new one) and wakes a worker. The version:
+   * `version` if given, else the `environment`'s; with neither, production, or the newest version
+   * (draft) when nothing is promoted yet.
+   */
+  async create(caller: Caller, agentIdOrSlug: string, input: CreateAgentRun): Promise<Run> {
+    const agent = await this.store.agents.find(caller.workspaceId, agentIdOrSlug);
+    if (agent === undefined) throw notFound('agent', agentIdOrSlug);
+    const version = pickVersion(agent, input);
+    if (input.stateless === true && input.threadId !== undefined) {
+      throw invalidField('threadId', 'cannot be combined with stateless: true');
+    }
+    const now = nowIso();
+    const runId = newId('run');
+    const messages: InputMessage[] =
+      typeof input.input === 'string' ? [{ role: 'user', content: input.input }] : input.input;
+    const record: RunRecord = {
+      id: runId,
+      workspaceId: caller.workspaceId,
+      agentId: agent.id,
+      agentVersion: version,
+      threadId: null,
+      status: 'queued',
+      input: messages,
+      output: null,
+      error: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      costIncomplete: false,
+      iterations: 0,
+      metadata: input.metadata ?? {},
+      options: {
+        environment: input.version === undefined ? (input.environment ?? null) : null,
+        mode: input.mode,
+        onConflict: input.onConflict,
+        stateless: input.stateless === true,
+      },
+      callbackUrl: input.callbackUrl ?? null,
+      callbackSecret:
+        input.callbackSecret === undefined
+          ? null
+          : this.box.encrypt(input.callbackSecret, callbackSecretBinding(runId)),
+      cancelRequested: false,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      claims: 0,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      updatedAt: now,
+    };
+    const interrupted = await this.store.transaction(async (store) => {
+      let threadId: string | null = null;
+      let toInterrupt: RunRecord[] = [];
+      if (input.stateless !== true) {
+        if (input.threadId === undefined) {
+          threadId = newId('thread');
+          await store.threads.create(caller.workspaceId, {
+            id: threadId,
+            title: null,
+            metadata: {},
+            createdAt: now,
+            updatedAt: now,
+          });
+        } else {
+          if ((await store.threads.get(caller.workspaceId, input.threadId)) === undefined) {
+            throw notFound('thread', input.threadId);
+          }
+          threadId = input.threadId;
+          const active = await store.runs.activeOnThread(threadId);
+          if (active.length > 0 && input.onConflict === 'reject') {
+            throw conflict(`thread '${threadId}' already has an active run`, {
+              threadId,
+              runs: active.map((run) => run.id),
+            });
+          }
+          if (input.onConflict === 'interrupt') toInterrupt = active;
+        }
+      }
+      await store.runs.insert({ ...record, threadId });
+      record.threadId = threadId;
+      return toInterrupt;
+    });
+    for (const run of interrupted) {
+      await this.cancelRecord(run, 'interrupted by a newer run on its thread');
+    }
+    this.bus.signal({ kind: 'runs-available' });
+    return toRun(record);
+  }
+
+  async get(caller: Caller, id: string): Promise<Run> {
+    return toRun(await this.require(caller.workspaceId, id));
+  }
+
+  async list(caller: Caller, request: RunListRequest): Promise<Page<Run>> {
+    let agentId: string | undefined;
+    if (request.agent !== undefined) {
+      const agent = await this.store.agents.find(caller.workspaceId, request.agent);
+      // An unknown or deleted agent has no runs to show; its id may still match old runs.
+      agentId = agent?.id ?? request.agent;
+    }
+    const page = await this.store.runs.list(
+      caller.workspaceId,
+      { agentId, threadId: request.thread, status: request.status },
+      request,
+    );
+    return { ...page, data: page.data.map(toRun) };
+  }
+
+  /** Cancels an active run; a run that already ended is returned as it is. */
+  async cancel(caller: Caller, id: string): Promise<Run> {
+    const run = await this.require(caller.workspaceId, id);
+    if (!isFinalRunStatus(run.status)) await this.cancelRecord(run, 'the run was cancelled');
+    return this.get(caller, id);
+  }
+
+  async events(caller: Caller, id: string, afterSeq: number, limit: number): Promise<RunEvent[]> {
+    await this.require(caller.workspaceId, id);
+    return this.store.runEvents.list(id, afterSeq, limit);
+  }
+
+  /** Stored, then live events of a run, ending after `run-end`. Checks access before the first read. */
+  async stream(
+    caller: Caller,
+    id: string,
+    afterSeq: number,
+    signal: AbortSignal,
+  ): Promise<AsyncGenerator<RunEvent>> {
+    await this.require(caller.workspaceId, id);
+    return runEventStream(this.store, this.bus, id, afterSeq, signal);
+  }
+
+  /** Resolves with the run once it has ended. The run goes on if the caller stops waiting. */
+  async waitForEnd(caller: Caller, id: string, signal: AbortSignal): Promise<Run> {
+    const ended = new Promise<void>((resolve) => {
+      const unsubscribe = this.bus.subscribe(id, (events) => {
+        if (events.some((event) => event.type === 'run-end')) {
+          unsubscribe();
+          resolve();
+        }
+      });
+      signal.addEventListener('abort', () => {
+        unsubscribe();
+        resolve();
+      });
+      void this.store.runs.get(caller.workspaceId, id).then((run) => {
+        if (run === undefined || isFinalRunStatus(run.status)) {
+          unsubscribe();
+          resolve();
+        }
+      }, resolve);
+    });
+    await ended;
+    return this.get(caller, id);
+  }
+
+  private async cancelRecord(run: RunRecord, message: string): Promise<void> {
+    const finishedAt = nowIso();
+    await this.store.runs.requestCancel(run.workspaceId, run.id, finishedAt);
+    const error = { code: 'CANCELLED', message };
+    const endedHere = await this.store.transaction(async (store) => {
+      if (
+        !(await store.runs.cancelIfQueued(run.id, { status: 'cancelled', output: null, error, finishedAt }))
+      ) {
+        return undefined;
+      }
+      const seq = (await store.runEvents.lastSeq(run.id)) + 1;
+      const end: RunEvent = {
+        seq,
+        at: finishedAt,
+        type: 'run-end',
+        status: 'cancelled',
+        output: null,
+        error,
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        costUsd: 0,
+      };
+      await store.runEvents.append(run.id, [end]);
+      return end;
+    });
+    if (endedHere !== undefined) this.bus.publish(run.id, [endedHere]);
+    else this.bus.signal({ kind: 'cancel', runId: run.id });
+  }
+
+  private async require(workspaceId: string, id: string): Promise<RunRecord> {
+    const run = await this.store.runs.get(workspaceId, id);
+    if (run === undefined) throw notFound('run', id);
+    return run;
+  }
+}
+
+function pickVersion(agent: AgentRecord, input: CreateAgentRun): number {
+  if (input.version !== undefined) {
+    if (input.version > agent.latestVersion) {
+      throw invalidField(
+        'version',
+        `agent '${agent.slug}' has no version ${input.version} (newest: ${agent.latestVersion})`,
+      );
+    }
+    return input.version;
+  }
+  switch (input.environment) {
+    case 'draft':
+      return agent.latestVersion;
+    case 'staging':
+    case 'production': {
+      const version = input.environment === 'staging' ? agent.stagingVersion : agent.productionVersion;
+      if (version === null) {
+        throw invalidField(
+          'environment',
+          `agent '${agent.slug}' has no version promoted to ${input.environment}`,
+        );
+      }
+      return version;
+    }
+    case undefined:
+      return agent.productionVersion ?? agent.latestVersion;
+  }
+}

@@ -1,0 +1,108 @@
+import type {
+  JSONValue,
+  LanguageModelV3Message,
+  LanguageModelV3Prompt,
+  LanguageModelV3ToolResultOutput,
+} from '@ai-sdk/provider';
+import type { InputMessage, MessagePart, MessageRole } from '@runyard/protocol';
+import { estimateTokens } from './token-estimate.ts';
+
+/** A message as the loop keeps it: provider-neutral parts, converted per call. */
+export interface LoopMessage {
+  role: MessageRole;
+  content: MessagePart[];
+}
+
+export function fromInput(input: readonly InputMessage[]): LoopMessage[] {
+  return input.map((message) => ({ role: message.role, content: [{ type: 'text', text: message.content }] }));
+}
+
+/** The AI SDK prompt for a list of messages, tool calls and results in the provider-neutral form. */
+export function toPrompt(instructions: string, messages: readonly LoopMessage[]): LanguageModelV3Prompt {
+  const prompt: LanguageModelV3Prompt = [];
+  if (instructions !== '') prompt.push({ role: 'system', content: instructions });
+  for (const message of messages) {
+    const converted = toModelMessage(message);
+    if (converted !== undefined) prompt.push(converted);
+  }
+  return prompt;
+}
+
+function toModelMessage(message: LoopMessage): LanguageModelV3Message | undefined {
+  const text = () =>
+    message.content
+      .filter((part) => part.type === 'text')
+      .map((part) => part.text)
+      .join('');
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: text() };
+    case 'user':
+      return { role: 'user', content: [{ type: 'text', text: text() }] };
+    case 'assistant': {
+      const content: Extract<LanguageModelV3Message, { role: 'assistant' }>['content'] = [];
+      for (const part of message.content) {
+        if (part.type === 'text' && part.text !== '') content.push({ type: 'text', text: part.text });
+        if (part.type === 'tool-call') {
+          content.push({
+            type: 'tool-call',
+            toolCallId: part.toolCallId,
+            toolName: part.toolName,
+            input: part.input,
+          });
+        }
+      }
+      return content.length === 0 ? undefined : { role: 'assistant', content };
+    }
+    case 'tool':
+      return {
+        role: 'tool',
+        content: message.content.flatMap((part) =>
+          part.type === 'tool-result'
+            ? [
+                {
+                  type: 'tool-result' as const,
+                  toolCallId: part.toolCallId,
+                  toolName: part.toolName,
+                  output: toolOutput(part.output, part.isError),
+                },
+              ]
+            : [],
+        ),
+      };
+  }
+}
+
+function toolOutput(output: unknown, isError: boolean): LanguageModelV3ToolResultOutput {
+  if (typeof output === 'string') return { type: isError ? 'error-text' : 'text', value: output };
+  const value = JSON.parse(JSON.stringify(output ?? null)) as JSONValue;
+  return isError ? { type: 'error-json', value } : { type: 'json', value };
+}
+
+/**
+ * Drops the oldest turns until the estimated size fits the budget. A turn is a user message, or an
+ * assistant message together with the tool results that answer it, so a tool call never loses its
+ * result. The newest turn is always kept. Returns how many messages were dropped.
+ */
+export function trimHistory(
+  messages: readonly LoopMessage[],
+  budgetTokens: number | undefined,
+): { messages: LoopMessage[]; dropped: number } {
+  if (budgetTokens === undefined) return { messages: [...messages], dropped: 0 };
+  const turns: LoopMessage[][] = [];
+  for (const message of messages) {
+    const current = turns.at(-1);
+    if (message.role === 'tool' && current !== undefined) current.push(message);
+    else turns.push([message]);
+  }
+  const size = (turn: LoopMessage[]) =>
+    turn.reduce((sum, message) => sum + estimateTokens(JSON.stringify(message.content)), 0);
+  let total = turns.reduce((sum, turn) => sum + size(turn), 0);
+  let first = 0;
+  while (total > budgetTokens && first < turns.length - 1) {
+    total -= size(turns[first] ?? []);
+    first += 1;
+  }
+  const kept = turns.slice(first).flat();
+  return { messages: kept, dropped: messages.length - kept.length };
+}

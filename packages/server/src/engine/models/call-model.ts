@@ -1,0 +1,201 @@
+import { APICallError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type { Usage } from '@runyard/protocol';
+import { EngineError } from '../engine-error.ts';
+
+export interface ModelCandidate {
+  /** `provider/model`, as the agent names it. */
+  reference: string;
+  model: LanguageModelV3;
+  /** Waits for a request slot of the provider's requestsPerMinute, if it has one. */
+  acquireSlot: (signal: AbortSignal) => Promise<void>;
+}
+
+export interface ModelToolCall {
+  toolCallId: string;
+  toolName: string;
+  /** The raw JSON text the model produced: untrusted until parsed and validated. */
+  inputText: string;
+}
+
+export interface ModelStepResult {
+  reference: string;
+  text: string;
+  toolCalls: ModelToolCall[];
+  finishReason: string;
+  usage: Usage;
+}
+
+export interface ModelCallRequest {
+  /** The agent's model first, then its fallbacks, tried in order when retries run out. */
+  candidates: ModelCandidate[];
+  options: Omit<LanguageModelV3CallOptions, 'abortSignal'>;
+  /** Aborts on cancel or the run's deadline. */
+  signal: AbortSignal;
+  callTimeoutMs: number;
+  maxRetries: number;
+  /** Called before each attempt; text of a failed attempt is superseded by the next one. */
+  onAttempt: (reference: string, attempt: number) => Promise<void>;
+  onTextDelta: (delta: string) => void;
+  onRetry: (error: EngineError, delayMs: number) => Promise<void>;
+}
+
+const baseDelayMs = 500;
+const maxDelayMs = 30_000;
+
+/**
+ * One model step with retries: 429, 5xx and dropped connections are retried with exponential
+ * backoff and jitter, honouring `retry-after-ms` and `retry-after`; when one model's retries run
+ * out the next candidate is tried. Other errors (400, 401, …) fail at once.
+ */
+export async function callModel(request: ModelCallRequest): Promise<ModelStepResult> {
+  let attempt = 0;
+  let lastError: EngineError | undefined;
+  for (const [candidateIndex, candidate] of request.candidates.entries()) {
+    for (let retry = 0; retry <= request.maxRetries; retry += 1) {
+      attempt += 1;
+      await request.onAttempt(candidate.reference, attempt);
+      try {
+        return await streamOnce(candidate, request);
+      } catch (error) {
+        if (request.signal.aborted) throw request.signal.reason;
+        const failure = classify(error, candidate.reference);
+        lastError = failure.error;
+        const moreRetries = failure.retryable && retry < request.maxRetries;
+        const moreCandidates = candidateIndex < request.candidates.length - 1;
+        if (!failure.retryable && !moreCandidates) throw failure.error;
+        if (!moreRetries && !moreCandidates) throw failure.error;
+        const delayMs = moreRetries ? (failure.retryAfterMs ?? backoffMs(retry)) : 0;
+        await request.onRetry(failure.error, delayMs);
+        await sleep(delayMs, request.signal);
+        if (!failure.retryable) break;
+      }
+    }
+  }
+  throw lastError ?? new EngineError('PROVIDER_ERROR', 'no model to call');
+}
+
+async function streamOnce(candidate: ModelCandidate, request: ModelCallRequest): Promise<ModelStepResult> {
+  await candidate.acquireSlot(request.signal);
+  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(request.callTimeoutMs)]);
+  const { stream } = await candidate.model.doStream({ ...request.options, abortSignal: signal });
+  let text = '';
+  const toolCalls: ModelToolCall[] = [];
+  let finish: { reason: string; usage: Usage } | undefined;
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value: part } = await reader.read();
+      if (done) break;
+      if (part.type === 'text-delta') {
+        text += part.delta;
+        request.onTextDelta(part.delta);
+      } else if (part.type === 'tool-call') {
+        toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, inputText: part.input });
+      } else if (part.type === 'finish') {
+        const inputTokens = part.usage.inputTokens.total ?? 0;
+        const outputTokens = part.usage.outputTokens.total ?? 0;
+        finish = {
+          reason: part.finishReason.unified,
+          usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+        };
+      } else if (part.type === 'error') {
+        throw part.error;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (finish === undefined) {
+    throw new EngineError('PROVIDER_ERROR', `${candidate.reference}: the response stream ended early`, {
+      retryable: true,
+    });
+  }
+  return {
+    reference: candidate.reference,
+    text,
+    toolCalls,
+    finishReason: finish.reason,
+    usage: finish.usage,
+  };
+}
+
+interface Failure {
+  error: EngineError;
+  retryable: boolean;
+  retryAfterMs: number | undefined;
+}
+
+function classify(error: unknown, reference: string): Failure {
+  if (error instanceof EngineError) {
+    return { error, retryable: error.retryable, retryAfterMs: undefined };
+  }
+  if (APICallError.isInstance(error)) {
+    const status = error.statusCode;
+    const retryable =
+      status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+    const code = status === 401 || status === 403 ? 'PROVIDER_AUTH_FAILED' : 'PROVIDER_ERROR';
+    return {
+      error: new EngineError(
+        code,
+        `${reference}: ${status === undefined ? '' : `HTTP ${status}: `}${error.message}`,
+        {
+          retryable,
+        },
+      ),
+      retryable,
+      retryAfterMs: retryAfter(error.responseHeaders),
+    };
+  }
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return {
+      error: new EngineError('PROVIDER_TIMEOUT', `${reference}: no answer in time`, { retryable: true }),
+      retryable: true,
+      retryAfterMs: undefined,
+    };
+  }
+  // Network failures (refused, reset, a stream cut mid-way) surface as TypeError or a plain Error.
+  const message = error instanceof Error ? describe(error) : String(error);
+  return {
+    error: new EngineError('PROVIDER_ERROR', `${reference}: ${message}`, { retryable: true }),
+    retryable: true,
+    retryAfterMs: undefined,
+  };
+}
+
+function retryAfter(headers: Record<string, string> | undefined): number | undefined {
+  if (headers === undefined) return undefined;
+  const milliseconds = Number(headers['retry-after-ms']);
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.min(milliseconds, maxDelayMs);
+  const value = headers['retry-after'];
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, maxDelayMs);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - Date.now()), maxDelayMs);
+}
+
+/** Full jitter: a random delay up to the exponential bound. */
+function backoffMs(retry: number): number {
+  const bound = Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
+  return Math.round(bound / 2 + (Math.random() * bound) / 2);
+}
+
+function describe(error: Error): string {
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  return cause?.code ?? cause?.message ?? error.message;
+}
+
+function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+  if (milliseconds <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, milliseconds);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

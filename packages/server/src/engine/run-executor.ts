@@ -1,0 +1,243 @@
+import type { AgentConfig, Run, Usage } from '@runyard/protocol';
+import type { EventBus } from '../queue/event-bus.ts';
+import type { RunRecord, Store } from '../store/index.ts';
+import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
+import { EngineError } from './engine-error.ts';
+import { fromInput, trimHistory, type LoopMessage } from './history.ts';
+import { readJournal } from './journal.ts';
+import type { ModelCandidate } from './models/call-model.ts';
+import { RunLog } from './run-log.ts';
+import { toRun } from './run-view.ts';
+import type { Tool } from './tools/tool.ts';
+
+/** What the engine needs from the layers above it: model access needs secrets, which core owns. */
+export interface EngineDependencies {
+  store: Store;
+  bus: EventBus;
+  resolveModels: (workspaceId: string, references: readonly string[]) => Promise<ModelCandidate[]>;
+  resolveTools: (workspaceId: string, names: readonly string[]) => Promise<Map<string, Tool>>;
+  costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
+  newMessageId: () => string;
+  /** Called once a run has ended and its end is stored (callbacks hook in here). */
+  onRunEnded?: (run: Run) => void;
+}
+
+/** Why a worker let go of a run without ending it: another worker resumes it. */
+export class RunReleased extends Error {}
+
+const defaultRunTimeoutMs = 10 * 60 * 1000;
+
+/**
+ * Executes one claimed run to its end: resumes from the journal in its event log when an earlier
+ * attempt was interrupted, runs the agent loop, and stores the end (thread messages, run row,
+ * `run-end` event) in one transaction.
+ */
+export async function executeRun(
+  dependencies: EngineDependencies,
+  claimed: RunRecord,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store, bus } = dependencies;
+  const events = await store.runEvents.list(claimed.id, 0, 1_000_000);
+  const log = new RunLog(claimed.id, store, bus, events.at(-1)?.seq ?? 0);
+  const version = await store.agents.getVersion(claimed.agentId, claimed.agentVersion);
+  if (version === undefined) {
+    await finish(
+      dependencies,
+      claimed,
+      log,
+      failed('INTERNAL_ERROR', `agent version ${claimed.agentVersion} is gone`),
+    );
+    return;
+  }
+  const config = version.config;
+  if (events.length === 0) {
+    log.emit({
+      type: 'run-start',
+      runId: claimed.id,
+      agentId: claimed.agentId,
+      agentVersion: claimed.agentVersion,
+      threadId: claimed.threadId,
+      model: config.model,
+    });
+  }
+  if (claimed.cancelRequested) {
+    await finish(dependencies, claimed, log, failed('CANCELLED', 'the run was cancelled', 'cancelled'));
+    return;
+  }
+
+  const deadline = new AbortController();
+  const timeoutMs = config.settings.timeoutMs ?? defaultRunTimeoutMs;
+  const startedMs = Date.parse(claimed.startedAt ?? claimed.createdAt);
+  const timer = setTimeout(
+    () => deadline.abort(new EngineError('RUN_TIMEOUT', `the run took longer than ${timeoutMs} ms`)),
+    Math.max(0, startedMs + timeoutMs - Date.now()),
+  );
+  const runSignal = AbortSignal.any([signal, deadline.signal]);
+  let outcome: LoopOutcome;
+  try {
+    const daily = await dailyBudgetProblem(store, claimed, config);
+    if (daily !== undefined) {
+      outcome = failed('BUDGET_EXCEEDED', daily);
+    } else {
+      outcome = await runAgentLoop({
+        workspaceId: claimed.workspaceId,
+        runId: claimed.id,
+        instructions: config.instructions,
+        messages: await conversation(store, claimed, config),
+        journal: readJournal(events),
+        settings: config.settings,
+        outputSchema: config.outputSchema,
+        candidates: await dependencies.resolveModels(claimed.workspaceId, [
+          config.model,
+          ...(config.settings.fallbackModels ?? []),
+        ]),
+        tools: await dependencies.resolveTools(claimed.workspaceId, config.tools),
+        log,
+        signal: runSignal,
+        costOf: dependencies.costOf,
+        onProgress: (state) =>
+          store.runs.recordProgress(
+            claimed.id,
+            { ...state, inputTokens: state.usage.inputTokens, outputTokens: state.usage.outputTokens },
+            new Date().toISOString(),
+          ),
+      });
+    }
+  } catch (error) {
+    outcome = failed('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (signal.aborted && signal.reason instanceof RunReleased) {
+    await log.flush().catch(() => undefined);
+    return;
+  }
+  await finish(dependencies, claimed, log, outcome);
+}
+
+async function conversation(store: Store, run: RunRecord, config: AgentConfig): Promise<LoopMessage[]> {
+  const input = fromInput(run.input);
+  if (run.threadId === null || run.options.stateless) return input;
+  const history = (await store.threads.history(run.threadId)).map((message) => ({
+    role: message.role,
+    content: message.content,
+  }));
+  return [...trimHistory(history, config.settings.historyTokenBudget).messages, ...input];
+}
+
+async function dailyBudgetProblem(
+  store: Store,
+  run: RunRecord,
+  config: AgentConfig,
+): Promise<string | undefined> {
+  const { dailyMaxTokens, dailyMaxCostUsd } = config.settings;
+  if (dailyMaxTokens === undefined && dailyMaxCostUsd === undefined) return undefined;
+  const dayStart = `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+  const spent = await store.runs.usageSince(run.agentId, dayStart);
+  if (dailyMaxTokens !== undefined && spent.tokens >= dailyMaxTokens) {
+    return `the agent used ${spent.tokens} tokens today, its daily limit is ${dailyMaxTokens} (settings.dailyMaxTokens)`;
+  }
+  if (dailyMaxCostUsd !== undefined && spent.costUsd >= dailyMaxCostUsd) {
+    return `the agent spent $${spent.costUsd} today, its daily limit is $${dailyMaxCostUsd} (settings.dailyMaxCostUsd)`;
+  }
+  return undefined;
+}
+
+function failed(
+  code: EngineError['code'],
+  message: string,
+  status: 'failed' | 'cancelled' = 'failed',
+): LoopOutcome {
+  return {
+    status,
+    output: null,
+    error: { code, message },
+    produced: [],
+    state: {
+      iterations: 0,
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      costUsd: 0,
+      costIncomplete: false,
+      recentCallSignatures: [],
+    },
+  };
+}
+
+/** Thread messages, the run's end and its last events land together or not at all. */
+async function finish(
+  dependencies: EngineDependencies,
+  run: RunRecord,
+  log: RunLog,
+  outcome: LoopOutcome,
+): Promise<void> {
+  const finishedAt = new Date().toISOString();
+  const { state } = outcome;
+  const progress = {
+    inputTokens: state.usage.inputTokens,
+    outputTokens: state.usage.outputTokens,
+    costUsd: state.costUsd,
+    costIncomplete: state.costIncomplete,
+    iterations: state.iterations,
+  };
+  const final: Run = toRun({
+    ...run,
+    ...progress,
+    status: outcome.status,
+    output: outcome.output,
+    error: outcome.error,
+    finishedAt,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  });
+  const events = [
+    ...(outcome.error === null
+      ? []
+      : [
+          {
+            type: 'error' as const,
+            code: outcome.error.code,
+            message: outcome.error.message,
+            retrying: false,
+          },
+        ]),
+    {
+      type: 'run-end' as const,
+      status: outcome.status,
+      output: outcome.output,
+      error: outcome.error,
+      usage: state.usage,
+      costUsd: state.costUsd,
+    },
+  ];
+  let ended = false;
+  await log
+    .finish(events, async (store) => {
+      ended = await store.runs.complete(
+        run.id,
+        { status: outcome.status, output: outcome.output, error: outcome.error, finishedAt },
+        progress,
+      );
+      if (!ended) throw new AlreadyEnded();
+      if (run.threadId !== null && !run.options.stateless) {
+        await store.threads.appendMessages(
+          run.workspaceId,
+          run.threadId,
+          [...fromInput(run.input), ...outcome.produced].map((message) => ({
+            id: dependencies.newMessageId(),
+            runId: run.id,
+            role: message.role,
+            content: message.content,
+            createdAt: finishedAt,
+          })),
+        );
+      }
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof AlreadyEnded)) throw error;
+    });
+  if (ended) dependencies.onRunEnded?.(final);
+}
+
+/** The run had already ended (cancelled while queued): nothing of this attempt is written. */
+class AlreadyEnded extends Error {}

@@ -1,0 +1,92 @@
+import type { NewRunEvent, RunEvent } from '@runyard/protocol';
+import type { EventBus } from '../queue/event-bus.ts';
+import type { Store } from '../store/index.ts';
+
+/** Text deltas are written in batches at most this far apart; other events go out at once. */
+const deltaBatchMs = 10;
+
+/**
+ * The writer of one run's event log. Each event gets the next seq; events are written in batches
+ * (one insert for everything emitted in the same tick, text deltas up to `deltaBatchMs` later) and
+ * published to live subscribers only once stored, so whatever a client saw live, a reconnect with
+ * Last-Event-ID finds again.
+ */
+export class RunLog {
+  private pending: RunEvent[] = [];
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    readonly runId: string,
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private lastSeq: number,
+  ) {}
+
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  emit(event: NewRunEvent): RunEvent {
+    if (this.failure !== undefined) throw this.failure;
+    this.lastSeq += 1;
+    const numbered = { ...event, seq: this.lastSeq, at: new Date().toISOString() };
+    this.pending.push(numbered);
+    if (event.type === 'text-delta') {
+      this.timer ??= setTimeout(() => this.startFlush(), deltaBatchMs);
+    } else {
+      if (this.timer !== undefined) clearTimeout(this.timer as NodeJS.Timeout);
+      this.timer = setImmediate(() => this.startFlush());
+    }
+    return numbered;
+  }
+
+  /** Resolves when every event emitted so far is stored and published. */
+  async flush(): Promise<void> {
+    this.startFlush();
+    await this.writing;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Writes the final events together with other writes that must land with them (the run's end,
+   * the thread's messages), then publishes them.
+   */
+  async finish(
+    events: NewRunEvent[],
+    write: (store: Store, events: RunEvent[]) => Promise<void>,
+  ): Promise<RunEvent[]> {
+    await this.flush();
+    const numbered = events.map((event) => {
+      this.lastSeq += 1;
+      return { ...event, seq: this.lastSeq, at: new Date().toISOString() };
+    });
+    await this.store.transaction(async (store) => {
+      await store.runEvents.append(this.runId, numbered);
+      await write(store, numbered);
+    });
+    this.bus.publish(this.runId, numbered);
+    return numbered;
+  }
+
+  private startFlush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.writing = this.writing.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await this.store.runEvents.append(this.runId, batch);
+        this.bus.publish(this.runId, batch);
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+  }
+}

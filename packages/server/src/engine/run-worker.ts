@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { EngineError } from './engine-error.ts';
+import { executeRun, RunReleased, type EngineDependencies } from './run-executor.ts';
+
+export interface WorkerOptions {
+  /** Runs executed at once by this process. */
+  concurrency: number;
+  /** A claimed run's lease; renewed every third of it while the run executes. */
+  leaseMs: number;
+  /** A run claimed this many times (its workers kept dying) ends with WORKER_LOST. */
+  maxClaims: number;
+  /** Whether this process is the only one on the database (embedded SQLite): then every run left
+   * `running` by an earlier process is orphaned and resumed at once, without waiting for its lease. */
+  soleWorker: boolean;
+  onError: (error: unknown, context: string) => void;
+}
+
+/**
+ * Claims runs and executes them. Wakes up on a `runs-available` signal (no polling on the hot path);
+ * a slow sweep at lease intervals picks up runs whose worker died.
+ */
+export class RunWorker {
+  readonly owner = `worker_${randomBytes(8).toString('hex')}`;
+  private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private accepting = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private unsubscribe: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly dependencies: EngineDependencies,
+    private readonly options: WorkerOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.accepting = true;
+    if (this.options.soleWorker) {
+      await this.dependencies.store.runs.releaseLeases(undefined, new Date().toISOString());
+    }
+    this.unsubscribe = this.dependencies.bus.onSignal((signal) => {
+      if (signal.kind === 'runs-available') this.pump();
+      else
+        this.inFlight
+          .get(signal.runId)
+          ?.controller.abort(new EngineError('CANCELLED', 'the run was cancelled'));
+    });
+    this.heartbeat = setInterval(() => this.tick(), Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    this.heartbeat.unref();
+    this.pump();
+  }
+
+  get activeRuns(): number {
+    return this.inFlight.size;
+  }
+
+  /** Claims runs until the concurrency is used or none is left. Never runs twice at once. */
+  pump(): void {
+    if (!this.accepting) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.claimLoop()
+      .catch((error: unknown) => this.options.onError(error, 'claiming runs'))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  /**
+   * Stops claiming, lets in-flight runs finish within `graceMs`, then lets go of the rest: their
+   * leases are released so another worker resumes them from their journal.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.accepting = false;
+    this.unsubscribe?.();
+    const all = () => Promise.all([...this.inFlight.values()].map((run) => run.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const run of this.inFlight.values())
+      run.controller.abort(new RunReleased('the worker is shutting down'));
+    await all();
+    clearInterval(this.heartbeat);
+    await this.dependencies.store.runs.releaseLeases(this.owner, new Date().toISOString());
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { store } = this.dependencies;
+    while (this.accepting && this.inFlight.size < this.options.concurrency) {
+      const now = Date.now();
+      const claimed = await store.runs.claimNext(
+        this.owner,
+        new Date(now).toISOString(),
+        new Date(now + this.options.leaseMs).toISOString(),
+      );
+      if (claimed === undefined) return;
+      const controller = new AbortController();
+      const entry = { controller, done: Promise.resolve() };
+      this.inFlight.set(claimed.id, entry);
+      const lost = claimed.claims > this.options.maxClaims;
+      entry.done = (
+        lost ? this.endLost(claimed.id) : executeRun(this.dependencies, claimed, controller.signal)
+      )
+        .catch((error: unknown) => this.options.onError(error, `executing run ${claimed.id}`))
+        .finally(() => {
+          this.inFlight.delete(claimed.id);
+          this.pump();
+        });
+    }
+  }
+
+  /** A run whose workers kept dying: claimed once more only to end it with a reason. */
+  private async endLost(runId: string): Promise<void> {
+    const run = await this.dependencies.store.runs.getById(runId);
+    if (run === undefined) return;
+    const controller = new AbortController();
+    controller.abort(
+      new EngineError(
+        'WORKER_LOST',
+        `the run's worker stopped ${run.claims - 1} times; it was not resumed again`,
+      ),
+    );
+    await executeRun(this.dependencies, { ...run, cancelRequested: false }, controller.signal);
+  }
+
+  private tick(): void {
+    const { store } = this.dependencies;
+    if (this.inFlight.size > 0) {
+      store.runs
+        .renewLeases(this.owner, new Date(Date.now() + this.options.leaseMs).toISOString())
+        .catch((error: unknown) => this.options.onError(error, 'renewing leases'));
+    }
+    // Runs of workers that died become claimable when their lease expires; nobody signals that.
+    this.pump();
+  }
+}

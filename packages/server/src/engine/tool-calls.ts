@@ -1,0 +1,89 @@
+import type { MessagePart } from '@runyard/protocol';
+import type { LoopMessage } from './history.ts';
+import type { RunLog } from './run-log.ts';
+import type { Tool } from './tools/tool.ts';
+import { schemaProblems } from './tools/validate-input.ts';
+
+export interface ToolCallRequest {
+  toolCallId: string;
+  toolName: string;
+  /** Parsed arguments, or the raw text when they were not JSON (then `inputError` says why). */
+  input: unknown;
+  inputError?: string | undefined;
+}
+
+interface ToolCallContext {
+  workspaceId: string;
+  runId: string;
+  tools: ReadonlyMap<string, Tool>;
+  log: RunLog;
+  signal: AbortSignal;
+}
+
+/** Model output is untrusted: arguments that are not JSON become a problem the model is told about. */
+export function parseToolInput(text: string): { value: unknown; error?: string } {
+  if (text.trim() === '') return { value: {} };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { value: text, error: `- (root): the arguments are not valid JSON (${(error as Error).message})` };
+  }
+}
+
+/**
+ * Runs a step's tool calls in parallel and returns the tool message with their results, in the
+ * order of the calls. Calls already in `finished` (journaled before an interruption) are not run
+ * again. A failing, unknown or badly called tool becomes an error result the model can act on.
+ */
+export async function executeToolCalls(
+  context: ToolCallContext,
+  step: number,
+  calls: readonly ToolCallRequest[],
+  finished: ReadonlyMap<string, { output: unknown; isError: boolean }>,
+): Promise<LoopMessage> {
+  const results = await Promise.all(
+    calls.map(async (call): Promise<MessagePart> => {
+      const done = finished.get(call.toolCallId);
+      const result = done ?? (await executeOne(context, call));
+      if (done === undefined) {
+        context.log.emit({
+          type: 'tool-result',
+          step,
+          toolCallId: call.toolCallId,
+          toolName: call.toolName,
+          ...result,
+        });
+      }
+      return { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, ...result };
+    }),
+  );
+  return { role: 'tool', content: results };
+}
+
+async function executeOne(
+  context: ToolCallContext,
+  call: ToolCallRequest,
+): Promise<{ output: unknown; isError: boolean }> {
+  context.signal.throwIfAborted();
+  const tool = context.tools.get(call.toolName);
+  if (tool === undefined) {
+    const available = [...context.tools.keys()].join(', ') || 'none';
+    return { output: `unknown tool '${call.toolName}'; available tools: ${available}`, isError: true };
+  }
+  if (call.inputError !== undefined)
+    return { output: `invalid arguments:\n${call.inputError}`, isError: true };
+  const problems = schemaProblems(tool.inputSchema, call.input);
+  if (problems.length > 0) return { output: `invalid arguments:\n${problems.join('\n')}`, isError: true };
+  try {
+    const output = await tool.execute(call.input, {
+      workspaceId: context.workspaceId,
+      runId: context.runId,
+      toolCallId: call.toolCallId,
+      signal: context.signal,
+    });
+    return { output: output === undefined ? null : output, isError: false };
+  } catch (error) {
+    if (context.signal.aborted) throw context.signal.reason;
+    return { output: error instanceof Error ? error.message : String(error), isError: true };
+  }
+}

@@ -1,0 +1,16 @@
+/** What a tool sees of the run that calls it. */
+export interface ToolContext {
+  workspaceId: string;
+  runId: string;
+  toolCallId: string;
+  /** Aborted when the run is cancelled or times out: a tool should stop its work. */
+  signal: AbortSignal;
+}
+
+/** A tool an agent can call. `inputSchema` is JSON Schema; the engine validates input against it. */
+export interface Tool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  execute(input: unknown, context: ToolContext): Promise<unknown>;
+}

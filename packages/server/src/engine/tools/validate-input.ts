@@ -1,0 +1,25 @@
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/**
+ * Validates a value against a JSON Schema. Problems come back as `- path: message` lines, the
+ * form the model gets as a tool result (or a corrective prompt) so it can correct itself.
+ */
+export function schemaProblems(schema: Record<string, unknown>, value: unknown): string[] {
+  let validate = compiled.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((error) => {
+    const path = error.instancePath === '' ? '(root)' : error.instancePath.slice(1).replaceAll('/', '.');
+    const extra =
+      error.keyword === 'additionalProperties'
+        ? ` '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
+        : '';
+    return `- ${path}: ${error.message ?? 'is invalid'}${extra}`;
+  });
+}

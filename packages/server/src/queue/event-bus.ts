@@ -1,0 +1,62 @@
+import type { RunEvent } from '@runyard/protocol';
+
+export type BusSignal = { kind: 'runs-available' } | { kind: 'cancel'; runId: string };
+
+/**
+ * Live fan-out of run events and control signals. The run_events table stays the source of truth:
+ * the bus only says "there is more" quickly, and a subscriber that misses a message loses nothing
+ * that a read of the table would not give back.
+ */
+export interface EventBus {
+  /** Called after the events are durable. */
+  publish(runId: string, events: readonly RunEvent[]): void;
+  subscribe(runId: string, listener: (events: readonly RunEvent[]) => void): () => void;
+  signal(signal: BusSignal): void;
+  onSignal(listener: (signal: BusSignal) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** One process: the embedded default, and the local half of the PostgreSQL bus. */
+export class LocalEventBus implements EventBus {
+  private readonly runListeners = new Map<string, Set<(events: readonly RunEvent[]) => void>>();
+  private readonly signalListeners = new Set<(signal: BusSignal) => void>();
+
+  publish(runId: string, events: readonly RunEvent[]): void {
+    const listeners = this.runListeners.get(runId);
+    if (listeners === undefined) return;
+    for (const listener of listeners) listener(events);
+  }
+
+  subscribe(runId: string, listener: (events: readonly RunEvent[]) => void): () => void {
+    let listeners = this.runListeners.get(runId);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.runListeners.set(runId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.runListeners.delete(runId);
+    };
+  }
+
+  /** Whether anyone in this process listens to the run (the PostgreSQL bus fetches only then). */
+  hasSubscribers(runId: string): boolean {
+    return this.runListeners.has(runId);
+  }
+
+  signal(signal: BusSignal): void {
+    for (const listener of this.signalListeners) listener(signal);
+  }
+
+  onSignal(listener: (signal: BusSignal) => void): () => void {
+    this.signalListeners.add(listener);
+    return () => this.signalListeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    this.runListeners.clear();
+    this.signalListeners.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,334 @@
+import { PostgresAdapter, type Kysely } from 'kysely';
+import type { InputMessage, OnConflict, RunError, RunOutput, RunStatus } from '@runyard/protocol';
+import type { Database, RunTable } from '../schema.ts';
+import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
+
+/** What the run was asked to do, beyond its input. */
+export interface RunOptions {
+  environment: string | null;
+  mode: 'wait' | 'stream' | 'background';
+  onConflict: OnConflict;
+  stateless: boolean;
+}
+
+export interface RunRecord {
+  id: string;
+  workspaceId: string;
+  agentId: string;
+  agentVersion: number;
+  threadId: string | null;
+  status: RunStatus;
+  input: InputMessage[];
+  output: RunOutput | null;
+  error: RunError | null;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  costIncomplete: boolean;
+  iterations: number;
+  metadata: Record<string, unknown>;
+  options: RunOptions;
+  callbackUrl: string | null;
+  /** Sealed with the master key; opened only to sign a delivery. */
+  callbackSecret: string | null;
+  cancelRequested: boolean;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  claims: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+const activeStatuses: RunStatus[] = ['queued', 'running', 'requires_action'];
+
+const toRecord = (row: RunTable): RunRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  agentId: row.agent_id,
+  agentVersion: row.agent_version,
+  threadId: row.thread_id,
+  status: row.status as RunStatus,
+  input: parseJson<InputMessage[]>(row.input),
+  output: row.output === null ? null : parseJson<RunOutput>(row.output),
+  error: row.error === null ? null : parseJson<RunError>(row.error),
+  inputTokens: row.input_tokens,
+  outputTokens: row.output_tokens,
+  costUsd: Number(row.cost_usd),
+  costIncomplete: row.cost_incomplete === 1,
+  iterations: row.iterations,
+  metadata: parseJson<Record<string, unknown>>(row.metadata),
+  options: parseJson<RunOptions>(row.options),
+  callbackUrl: row.callback_url,
+  callbackSecret: row.callback_secret,
+  cancelRequested: row.cancel_requested === 1,
+  leaseOwner: row.lease_owner,
+  leaseExpiresAt: row.lease_expires_at,
+  claims: row.claims,
+  createdAt: row.created_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  updatedAt: row.updated_at,
+});
+
+export interface RunFilter {
+  agentId?: string | undefined;
+  threadId?: string | undefined;
+  status?: RunStatus | undefined;
+}
+
+/** The end of a run: written once, only while the run is still active. */
+export interface RunCompletion {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  output: RunOutput | null;
+  error: RunError | null;
+  finishedAt: string;
+}
+
+export interface RunProgress {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  costIncomplete: boolean;
+  iterations: number;
+}
+
+export class RunRepository {
+  private readonly postgres: boolean;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  }
+
+  async insert(run: RunRecord): Promise<void> {
+    await this.db
+      .insertInto('runs')
+      .values({
+        id: run.id,
+        workspace_id: run.workspaceId,
+        agent_id: run.agentId,
+        agent_version: run.agentVersion,
+        thread_id: run.threadId,
+        status: run.status,
+        input: JSON.stringify(run.input),
+        output: run.output === null ? null : JSON.stringify(run.output),
+        error: run.error === null ? null : JSON.stringify(run.error),
+        input_tokens: run.inputTokens,
+        output_tokens: run.outputTokens,
+        cost_usd: run.costUsd,
+        cost_incomplete: run.costIncomplete ? 1 : 0,
+        iterations: run.iterations,
+        metadata: JSON.stringify(run.metadata),
+        options: JSON.stringify(run.options),
+        callback_url: run.callbackUrl,
+        callback_secret: run.callbackSecret,
+        cancel_requested: run.cancelRequested ? 1 : 0,
+        lease_owner: run.leaseOwner,
+        lease_expires_at: run.leaseExpiresAt,
+        claims: run.claims,
+        created_at: run.createdAt,
+        started_at: run.startedAt,
+        finished_at: run.finishedAt,
+        updated_at: run.updatedAt,
+      })
+      .execute();
+  }
+
+  async get(workspaceId: string, id: string): Promise<RunRecord | undefined> {
+    const row = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /** For workers, which act on behalf of whichever workspace owns the run. */
+  async getById(id: string): Promise<RunRecord | undefined> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  async list(workspaceId: string, filter: RunFilter, request: PageRequest): Promise<Page<RunRecord>> {
+    let query = this.db.selectFrom('runs').selectAll().where('workspace_id', '=', workspaceId);
+    if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
+    if (filter.threadId !== undefined) query = query.where('thread_id', '=', filter.threadId);
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    return paginate(query, 'id', request, toRecord);
+  }
+
+  /** Active runs of a thread, oldest first. */
+  async activeOnThread(threadId: string): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('thread_id', '=', threadId)
+      .where('status', 'in', activeStatuses)
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Claims the oldest run that is queued, or running under a lease that expired (its worker died),
+   * and that no earlier active run of the same thread is ahead of. On PostgreSQL the candidate row
+   * is locked with SKIP LOCKED, so concurrent workers never claim the same run.
+   */
+  async claimNext(owner: string, now: string, leaseUntil: string): Promise<RunRecord | undefined> {
+    return this.db.transaction().execute(async (transaction) => {
+      let candidate = transaction
+        .selectFrom('runs')
+        .select('id')
+        .where((eb) =>
+          eb.or([
+            eb('status', '=', 'queued'),
+            eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', now)]),
+          ]),
+        )
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('runs as earlier')
+                .select('earlier.id')
+                .whereRef('earlier.thread_id', '=', 'runs.thread_id')
+                .whereRef('earlier.id', '<', 'runs.id')
+                .where('earlier.status', 'in', activeStatuses),
+            ),
+          ),
+        )
+        .orderBy('id')
+        .limit(1);
+      if (this.postgres) candidate = candidate.forUpdate().skipLocked();
+      const found = await candidate.executeTakeFirst();
+      if (found === undefined) return undefined;
+      const row = await transaction
+        .updateTable('runs')
+        .set((eb) => ({
+          status: 'running',
+          lease_owner: owner,
+          lease_expires_at: leaseUntil,
+          claims: eb('claims', '+', 1),
+          started_at: eb.fn.coalesce('started_at', eb.val(now)),
+          updated_at: now,
+        }))
+        .where('id', '=', found.id)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toRecord(row);
+    });
+  }
+
+  /** Extends the leases of every active run this owner holds; returns how many it still holds. */
+  async renewLeases(owner: string, leaseUntil: string): Promise<number> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({ lease_expires_at: leaseUntil })
+      .where('lease_owner', '=', owner)
+      .where('status', 'in', ['running', 'requires_action'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Makes this owner's unfinished runs claimable at once (a worker shutting down or restarting). */
+  async releaseLeases(owner: string | undefined, now: string): Promise<number> {
+    let query = this.db
+      .updateTable('runs')
+      .set({ lease_expires_at: now, lease_owner: null })
+      .where('status', '=', 'running');
+    if (owner !== undefined) query = query.where('lease_owner', '=', owner);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async recordProgress(id: string, progress: RunProgress, now: string): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({
+        input_tokens: progress.inputTokens,
+        output_tokens: progress.outputTokens,
+        cost_usd: progress.costUsd,
+        cost_incomplete: progress.costIncomplete ? 1 : 0,
+        iterations: progress.iterations,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setStatus(id: string, status: 'running' | 'requires_action', now: string): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({ status, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', activeStatuses)
+      .execute();
+  }
+
+  /** Ends an active run; false when it had already ended (e.g. cancelled meanwhile). */
+  async complete(id: string, completion: RunCompletion, progress: RunProgress): Promise<boolean> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({
+        status: completion.status,
+        output: completion.output === null ? null : JSON.stringify(completion.output),
+        error: completion.error === null ? null : JSON.stringify(completion.error),
+        finished_at: completion.finishedAt,
+        updated_at: completion.finishedAt,
+        input_tokens: progress.inputTokens,
+        output_tokens: progress.outputTokens,
+        cost_usd: progress.costUsd,
+        cost_incomplete: progress.costIncomplete ? 1 : 0,
+        iterations: progress.iterations,
+        lease_owner: null,
+        lease_expires_at: null,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', activeStatuses)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Ends a run that no worker has claimed yet; false when a worker got it first. */
+  async cancelIfQueued(id: string, completion: RunCompletion): Promise<boolean> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({
+        status: completion.status,
+        error: completion.error === null ? null : JSON.stringify(completion.error),
+        finished_at: completion.finishedAt,
+        updated_at: completion.finishedAt,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async requestCancel(workspaceId: string, id: string, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({ cancel_requested: 1, updated_at: now })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .where('status', 'in', activeStatuses)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Tokens and cost of an agent's runs created since `since` (a budget window). */
+  async usageSince(agentId: string, since: string): Promise<{ tokens: number; costUsd: number }> {
+    const row = await this.db
+      .selectFrom('runs')
+      .select((eb) => [
+        eb.fn.sum<number>(eb('input_tokens', '+', eb.ref('output_tokens'))).as('tokens'),
+        eb.fn.sum<number>('cost_usd').as('cost'),
+      ])
+      .where('agent_id', '=', agentId)
+      .where('created_at', '>=', since)
+      .executeTakeFirst();
+    return { tokens: Number(row?.tokens ?? 0), costUsd: Number(row?.cost ?? 0) };
+  }
+}

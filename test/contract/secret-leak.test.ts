@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { routes } from '@runyard/protocol';
+import { BadRequestError, Runyard } from '@runyard/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendNames, postgresAvailable } from '../support/backends.ts';
+import { postgresUrl } from '../support/postgres.ts';
+import { startTestServer, testBootstrapKey, type TestServer } from '../support/server.ts';
+
+interface RecordedResponse {
+  method: string;
+  pathname: string;
+  status: number;
+  /** Every response header as `name: value` lines, then the body. */
+  text: string;
+}
+
+interface Place {
+  name: string;
+  bytes: Buffer;
+}
+
+const canary = (label: string) => `sk-live-LEAKCANARY-${label}-${randomBytes(12).toString('hex')}`;
+
+/** A port nothing listens on: bound once to learn a free number, then released. */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Every file under a folder, recursively, as raw bytes. */
+function filesUnder(directory: string): Place[] {
+  return fs.readdirSync(directory, { withFileTypes: true, recursive: true }).flatMap((entry) => {
+    if (!entry.isFile()) return [];
+    const file = path.join(entry.parentPath, entry.name);
+    return [{ name: `file ${path.relative(directory, file)}`, bytes: fs.readFileSync(file) }];
+  });
+}
+
+/** Every row of every table in the test's PostgreSQL schema, as text. */
+async function postgresRows(databaseUrl: string): Promise<Place[]> {
+  const schema = new URL(databaseUrl).searchParams.get('schema');
+  if (schema === null) throw new Error('the test database URL names no schema');
+  const client = new pg.Client({ connectionString: (await postgresUrl())! });
+  await client.connect();
+  try {
+    const tables = await client.query<{ table_name: string }>(
+      `select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'`,
+      [schema],
+    );
+    expect(tables.rows.length, 'the schema has tables to search').toBeGreaterThanOrEqual(8);
+    const places: Place[] = [];
+    for (const { table_name: table } of tables.rows) {
+      const rows = await client.query<{ row: string }>(
+        `select t::text as row from ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} t`,
+      );
+      places.push({ name: `table ${table}`, bytes: Buffer.from(rows.rows.map((row) => row.row).join('\n')) });
+    }
+    return places;
+  } finally {
+    await client.end();
+  }
+}
+
+function placesHolding(places: Place[], needle: string): string[] {
+  const bytes = Buffer.from(needle, 'utf8');
+  return places.filter((place) => place.bytes.includes(bytes)).map((place) => place.name);
+}
+
+describe.each(backendNames)('no secret leaks on %s', (backend) => {
+  const skip = backend === 'postgres' && !postgresAvailable;
+  let server: TestServer;
+  let upstream: http.Server;
+  const upstreamAuthorizations: string[] = [];
+  const recorded: RecordedResponse[] = [];
+
+  const recordingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers: string[] = [];
+    response.headers.forEach((value, name) => headers.push(`${name}: ${value}`));
+    recorded.push({
+      method: init?.method ?? 'GET',
+      pathname: url.pathname,
+      status: response.status,
+      text: `${headers.join('\n')}\n\n${await response.clone().text()}`,
+    });
+    return response;
+  };
+  const client = (apiKey: string) =>
+    new Runyard({ baseUrl: server.url, apiKey, maxRetries: 0, fetch: recordingFetch });
+
+  beforeAll(async () => {
+    if (skip) return;
+    server = await startTestServer(backend, { RUNYARD_LOG_LEVEL: 'trace' });
+    // A model provider that records the key it is shown and echoes it in its 401 body.
+    upstream = http.createServer((request, response) => {
+      const authorization = request.headers.authorization ?? '';
+      upstreamAuthorizations.push(authorization);
+      const accepted = authorization === `Bearer ${acceptedUpstreamKey}`;
+      response.writeHead(accepted ? 200 : 401, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify(
+          accepted
+            ? { data: [{ id: 'upstream-model' }] }
+            : { error: { message: `invalid key ${authorization}` } },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => (upstream === undefined ? resolve(undefined) : upstream.close(resolve)));
+    await server?.close();
+  });
+
+  const providerKey = canary('provider');
+  const rotatedProviderKey = canary('rotated');
+  const acceptedUpstreamKey = rotatedProviderKey;
+  const toolToken = canary('tool');
+  const deletedValue = canary('deleted');
+  const rejectedValue = canary('rejected');
+  const malformedValue = canary('malformed');
+  const plaintexts = [
+    providerKey,
+    rotatedProviderKey,
+    toolToken,
+    deletedValue,
+    rejectedValue,
+    malformedValue,
+  ];
+
+  it.skipIf(skip)('never returns, logs or stores a secret value or an issued API key', async () => {
+    const admin = client(server.adminKey);
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}/v1`;
+
+    // Secrets, one created idempotently and replayed, one rotated, one deleted.
+    const created = await admin.secrets.create(
+      { name: 'OPENAI_API_KEY', value: providerKey },
+      { idempotencyKey: 'create-openai-secret' },
+    );
+    const replayed = await admin.secrets.create(
+      { name: 'OPENAI_API_KEY', value: providerKey },
+      { idempotencyKey: 'create-openai-secret' },
+    );
+    expect(replayed).toEqual(created);
+    expect(recorded.at(-1)?.text).toContain('idempotent-replayed: true');
+    await admin.secrets.create({ name: 'TOOL_TOKEN', value: toolToken });
+    await admin.secrets.create({ name: 'SHORT_LIVED', value: deletedValue });
+    await admin.secrets.delete('SHORT_LIVED');
+
+    // Failed writes that carry a secret value: invalid input and malformed JSON.
+    await expect(admin.secrets.create({ name: 'not a valid name!', value: rejectedValue })).rejects.toThrow(
+      BadRequestError,
+    );
+    const malformed = await recordingFetch(`${server.url}/v1/secrets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: `{"name": "MALFORMED", "value": "${malformedValue}" `,
+    });
+    expect(malformed.status).toBe(400);
+
+    // Providers: one that answers, one on a closed port; both test calls reveal the secret inside Runyard.
+    await admin.providers.create({
+      name: 'local-openai',
+      kind: 'openai-compatible',
+      baseUrl: upstreamUrl,
+      apiKey: { secret: 'OPENAI_API_KEY' },
+      models: ['upstream-model'],
+    });
+    await admin.providers.create({
+      name: 'unreachable',
+      kind: 'openai-compatible',
+      baseUrl: `http://127.0.0.1:${await closedPort()}/v1`,
+      apiKey: { secret: 'OPENAI_API_KEY' },
+    });
+    const rejected = await admin.providers.test('local-openai');
+    expect(rejected.error?.code).toBe('PROVIDER_AUTH_FAILED');
+    const before = (await admin.secrets.get('OPENAI_API_KEY')).fingerprint;
+    const rotated = await admin.transport.call(routes.rotateSecret, {
+      params: { name: 'OPENAI_API_KEY' },
+      body: { value: rotatedProviderKey },
+      idempotencyKey: 'rotate-openai-secret',
+    });
+    expect(rotated.data.fingerprint).not.toBe(before);
+    const accepted = await admin.providers.test('local-openai');
+    expect(accepted).toMatchObject({ ok: true, models: ['upstream-model'] });
+    const unreachable = await admin.providers.test('unreachable');
+    expect(unreachable.ok).toBe(false);
+    expect(unreachable.error?.code).toBe('PROVIDER_UNREACHABLE');
+    // The search below would be meaningless if Runyard never decrypted anything: it did, and sent it.
+    expect(upstreamAuthorizations).toEqual([`Bearer ${providerKey}`, `Bearer ${rotatedProviderKey}`]);
+
+    // An agent whose environment references a secret, in two versions, promoted.
+    await admin.agents.create({
+      slug: 'support',
+      name: 'Support',
+      model: 'local-openai/upstream-model',
+      env: { TOOL_TOKEN: { secret: 'TOOL_TOKEN' }, REGION: 'eu' },
+    });
+    await admin.agents.update('support', { instructions: 'Be brief.' });
+    await admin.agents.promote('support', { version: 2, environment: 'production' });
+
+    // An API key, created idempotently, replayed, and used.
+    const issued = await admin.apiKeys.create(
+      { name: 'app', scopes: ['read', 'write'] },
+      { idempotencyKey: 'create-app-key' },
+    );
+    const issuedAgain = await admin.apiKeys.create(
+      { name: 'app', scopes: ['read', 'write'] },
+      { idempotencyKey: 'create-app-key' },
+    );
+    expect(issuedAgain.key).toBe(issued.key);
+    const app = client(issued.key);
+
+    // Read everything back, with both keys.
+    for (const reader of [admin, app]) {
+      await reader.secrets.list();
+      for (const name of ['OPENAI_API_KEY', 'TOOL_TOKEN']) await reader.secrets.get(name);
+      await reader.providers.list();
+      for (const name of ['local-openai', 'unreachable', 'playground']) await reader.providers.get(name);
+      await reader.agents.list();
+      await reader.agents.get('support');
+      await reader.agents.versions('support');
+      await reader.agents.version('support', 1);
+      await reader.agents.diff('support', 1, 2);
+    }
+    await admin.apiKeys.list();
+    await admin.apiKeys.get(issued.id);
+    await admin.workspaces.list();
+
+    // Everything the server answered, wrote to its log, and stored.
+    const responses: Place[] = recorded.map((response, index) => ({
+      name: `response ${index} to ${response.method} ${response.pathname} (${response.status})`,
+      bytes: Buffer.from(response.text, 'utf8'),
+    }));
+    const logs: Place[] = server.logs.map((line, index) => ({
+      name: `log line ${index}: ${line}`,
+      bytes: Buffer.from(line, 'utf8'),
+    }));
+    const stored: Place[] = [...filesUnder(server.backend.dataDir)];
+    if (backend === 'postgres') stored.push(...(await postgresRows(server.backend.databaseUrl!)));
+    else {
+      const names = stored.map((place) => place.name);
+      expect(names).toContain('file runyard.db');
+      expect(names).toContain('file runyard.db-wal');
+    }
+
+    // The search can fail: what should be there is found in every kind of place.
+    expect(responses.length).toBeGreaterThan(40);
+    expect(logs.length, 'trace logging wrote lines').toBeGreaterThan(40);
+    expect(placesHolding(responses, 'OPENAI_API_KEY')).not.toEqual([]);
+    expect(placesHolding(responses, created.fingerprint)).not.toEqual([]);
+    expect(placesHolding(logs, '/v1/secrets/OPENAI_API_KEY')).not.toEqual([]);
+    expect(placesHolding(logs, '/v1/providers/local-openai/test')).not.toEqual([]);
+    expect(placesHolding(stored, 'OPENAI_API_KEY')).not.toEqual([]);
+    expect(placesHolding(stored, rotated.data.fingerprint)).not.toEqual([]);
+    expect(placesHolding(stored, issued.prefix)).not.toEqual([]);
+
+    const everywhere = [...responses, ...logs, ...stored];
+    for (const plaintext of plaintexts) {
+      expect(placesHolding(everywhere, plaintext), `where ${plaintext} appears`).toEqual([]);
+    }
+    // The admin key is only ever sent, never answered, logged or stored in the clear.
+    expect(placesHolding(everywhere, testBootstrapKey), 'where the admin key appears').toEqual([]);
+    // The issued key is in its create response and that response's replay, and nowhere else.
+    expect(placesHolding(everywhere, issued.key), 'where the issued API key appears').toEqual(
+      responses
+        .filter((_place, index) => {
+          const response = recorded[index]!;
+          return response.method === 'POST' && response.pathname === '/v1/api-keys';
+        })
+        .map((place) => place.name),
+    );
+    expect(placesHolding(responses, issued.key)).toHaveLength(2);
+
+    if (backend === 'sqlite') {
+      // Closing checkpoints the write-ahead log into the database file: search what is left on disk too.
+      await server.stop();
+      const onDisk = filesUnder(server.backend.dataDir);
+      expect(placesHolding(onDisk, 'OPENAI_API_KEY')).toContain('file runyard.db');
+      for (const plaintext of [...plaintexts, issued.key, testBootstrapKey]) {
+        expect(placesHolding(onDisk, plaintext), `where ${plaintext} appears after close`).toEqual([]);
+      }
+    }
+  });
+});
