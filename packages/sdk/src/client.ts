@@ -6,6 +6,8 @@ import {
   type QueryInputOf,
   type ResponseOf,
   type RouteDefinition,
+  runEventSchema,
+  type RunEvent,
 } from '@runyard/protocol';
 import { ConnectionError, RateLimitError, ResponseValidationError, errorForStatus } from './errors.ts';
 
@@ -26,6 +28,8 @@ export interface CallOptions<R> {
   body?: BodyInputOf<R>;
   ifMatch?: string;
   idempotencyKey?: string;
+  /** For streaming routes: resume after this event. */
+  lastEventId?: string;
 }
 
 export interface ApiResponse<T> {
@@ -45,21 +49,55 @@ export class Transport {
     this.fetchImplementation = options.fetch ?? fetch;
   }
 
-  async call<R extends RouteDefinition>(
-    route: R,
-    call: CallOptions<R> = {},
-  ): Promise<ApiResponse<ResponseOf<R>>> {
+  private request<R extends RouteDefinition>(route: R, call: CallOptions<R>, accept: string) {
     const url = new URL(this.baseUrl + fillPath(route.path, call.params ?? {}));
     for (const [key, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, scalarText(value));
     }
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.options.apiKey}`,
-      accept: 'application/json',
-    };
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, accept };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (call.ifMatch !== undefined) headers['if-match'] = call.ifMatch;
     if (call.idempotencyKey !== undefined) headers['idempotency-key'] = call.idempotencyKey;
+    if (call.lastEventId !== undefined) headers['last-event-id'] = call.lastEventId;
+    return { url, headers };
+  }
+
+  /** A streaming route: its Server-Sent Events, validated, until the server ends the stream. */
+  async *stream<R extends RouteDefinition>(route: R, call: CallOptions<R> = {}): AsyncGenerator<RunEvent> {
+    const { url, headers } = this.request(route, call, 'text/event-stream');
+    let response: Response;
+    try {
+      response = await this.fetchImplementation(url, {
+        method: route.method,
+        headers,
+        ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
+      });
+    } catch (cause) {
+      throw new ConnectionError(`${route.method} ${url.pathname}: ${describe(cause)}`, { cause });
+    }
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    if (!response.ok) {
+      const parsed = errorBodySchema.safeParse(await response.json().catch(() => undefined));
+      throw errorForStatus(
+        response.status,
+        parsed.success
+          ? parsed.data.error
+          : {
+              code: 'UNKNOWN_ERROR',
+              message: `HTTP ${response.status} without a Runyard error body`,
+              details: {},
+            },
+        requestId,
+      );
+    }
+    yield* readEvents(response, requestId);
+  }
+
+  async call<R extends RouteDefinition>(
+    route: R,
+    call: CallOptions<R> = {},
+  ): Promise<ApiResponse<ResponseOf<R>>> {
+    const { url, headers } = this.request(route, call, 'application/json');
     const repeatable = route.method !== 'POST' || call.idempotencyKey !== undefined;
     const maxRetries = repeatable ? (this.options.maxRetries ?? 2) : 0;
 
@@ -106,6 +144,42 @@ export class Transport {
       if (error instanceof RateLimitError && Number.isFinite(retryAfterSeconds))
         error.retryAfterSeconds = retryAfterSeconds;
       throw error;
+    }
+  }
+}
+
+/** Reads Server-Sent Events of run events; every event is validated against the protocol. */
+async function* readEvents(response: Response, requestId: string | undefined): AsyncGenerator<RunEvent> {
+  if (response.body === null) return;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary = buffer.indexOf('\n\n');
+    while (boundary !== -1) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      boundary = buffer.indexOf('\n\n');
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n');
+      if (data === '') continue;
+      const json: unknown = JSON.parse(data);
+      const event = runEventSchema.safeParse(json);
+      if (!event.success) {
+        const failure = errorBodySchema.safeParse(json);
+        if (failure.success) throw errorForStatus(500, failure.data.error, requestId);
+        throw new ResponseValidationError(
+          `stream: an event does not match the protocol: ${data.slice(0, 200)}`,
+          requestId,
+        );
+      }
+      yield event.data;
     }
   }
 }

@@ -7,7 +7,11 @@ import {
   type BodyInputOf,
   type CreatedApiKey,
   type Provider,
+  type Message,
   type ProviderTestResult,
+  type Run,
+  type RunEvent,
+  type Thread,
   type QueryInputOf,
   type Secret,
   type UpsertAgentResult,
@@ -115,5 +119,59 @@ export class Runyard {
       this.data(this.transport.call(routes.diffAgentVersions, { params: { idOrSlug }, query: { from, to } })),
     promote: (idOrSlug: string, body: BodyInputOf<typeof routes.promoteAgent>): Promise<Agent> =>
       this.data(this.transport.call(routes.promoteAgent, { params: { idOrSlug }, body })),
+  };
+
+  readonly threads = {
+    create: (body: BodyInputOf<typeof routes.createThread> = {}, options: Write = {}): Promise<Thread> =>
+      this.data(this.transport.call(routes.createThread, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listThreads> = {}): Promise<Page<Thread>> =>
+      this.data(this.transport.call(routes.listThreads, { query })),
+    get: (threadId: string): Promise<Thread> =>
+      this.data(this.transport.call(routes.getThread, { params: { threadId } })),
+    update: (threadId: string, body: BodyInputOf<typeof routes.updateThread>): Promise<Thread> =>
+      this.data(this.transport.call(routes.updateThread, { params: { threadId }, body })),
+    delete: async (threadId: string): Promise<void> => {
+      await this.transport.call(routes.deleteThread, { params: { threadId } });
+    },
+    messages: (
+      threadId: string,
+      query: QueryInputOf<typeof routes.listThreadMessages> = {},
+    ): Promise<Page<Message>> =>
+      this.data(this.transport.call(routes.listThreadMessages, { params: { threadId }, query })),
+  };
+
+  readonly runs = {
+    /** `mode: 'wait'` (default) resolves with the ended run; `background` at once (status queued). */
+    create: (
+      agent: string,
+      body: Omit<BodyInputOf<typeof routes.createAgentRun>, 'mode'> & { mode?: 'wait' | 'background' },
+      options: Write = {},
+    ): Promise<Run> =>
+      this.data(
+        this.transport.call(routes.createAgentRun, { params: { idOrSlug: agent }, body, ...options }),
+      ),
+    /** Starts a run and yields its events as they happen, ending after `run-end`. */
+    stream: (
+      agent: string,
+      body: Omit<BodyInputOf<typeof routes.createAgentRun>, 'mode'>,
+    ): AsyncGenerator<RunEvent> =>
+      this.transport.stream(routes.createAgentRun, {
+        params: { idOrSlug: agent },
+        body: { ...body, mode: 'stream' },
+      }),
+    list: (query: QueryInputOf<typeof routes.listRuns> = {}): Promise<Page<Run>> =>
+      this.data(this.transport.call(routes.listRuns, { query })),
+    get: (runId: string): Promise<Run> =>
+      this.data(this.transport.call(routes.getRun, { params: { runId } })),
+    cancel: (runId: string): Promise<Run> =>
+      this.data(this.transport.call(routes.cancelRun, { params: { runId }, body: {} })),
+    events: async (
+      runId: string,
+      query: QueryInputOf<typeof routes.listRunEvents> = {},
+    ): Promise<RunEvent[]> =>
+      (await this.transport.call(routes.listRunEvents, { params: { runId }, query })).data.data,
+    /** The run's events after `afterSeq` (stored, then live), ending after `run-end`. */
+    follow: (runId: string, afterSeq = 0): AsyncGenerator<RunEvent> =>
+      this.transport.stream(routes.streamRun, { params: { runId }, lastEventId: String(afterSeq) }),
   };
 }

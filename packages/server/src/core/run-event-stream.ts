@@ -1,4 +1,4 @@
-import type { RunEvent } from '@runyard/protocol';
+import { isFinalRunStatus, type RunEvent } from '@runyard/protocol';
 import type { EventBus } from '../queue/event-bus.ts';
 import type { Store } from '../store/index.ts';
 
@@ -26,6 +26,9 @@ export async function* runEventStream(
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
   try {
+    // Read before the table: a run that had ended then has all its events stored (its end and its
+    // run-end event share a transaction), so a reader already past run-end stops instead of waiting.
+    const endedBefore = isFinalRunStatus((await store.runs.getById(runId))?.status ?? 'succeeded');
     for (;;) {
       // Stored events first (and whenever the live feed has a gap).
       for (;;) {
@@ -37,6 +40,7 @@ export async function* runEventStream(
         }
         if (page.length < pageSize) break;
       }
+      if (endedBefore) return;
       for (;;) {
         if (signal.aborted) return;
         const batch = live.filter((event) => event.seq > lastSeq);
