@@ -90,6 +90,7 @@ const routeInputs: Record<string, RouteInput> = {
   cancelRun: { params: runParams, body: {} },
   listRunEvents: { params: runParams },
   streamRun: { params: runParams },
+  runStarterKit: { body: {} },
 };
 
 /** What a generated request must get: the status (and code, when one is certain). */
@@ -636,7 +637,12 @@ describe.each(backendNames)('bad input on %s', (backend) => {
       }
       expect(Object.keys(input?.params?.(fixtures) ?? {}).sort()).toEqual(pathParameterNames(route).sort());
     }
-    expect(before.agents.map((agent) => agent.slug).sort()).toEqual(['fixture-agent', 'fixture-runner']);
+    // `demo` is the starter kit's, created by the first start.
+    expect(before.agents.map((agent) => agent.slug).sort()).toEqual([
+      'demo',
+      'fixture-agent',
+      'fixture-runner',
+    ]);
     const fixtureAgent = before.agents.find((agent) => agent.slug === 'fixture-agent');
     expect(before.agentVersions[String(fixtureAgent?.id)]).toHaveLength(2);
     expect(before.threads).toHaveLength(1);

@@ -93,9 +93,28 @@ describe('docs/errors.md', () => {
     }
   });
 
-  it('lists exactly the run error codes', () => {
-    const codes = codeRows(section('Run errors')).map((cells) => (cells[0] ?? '').replaceAll('`', ''));
-    expect([...codes].sort()).toEqual(Object.keys(runErrorCatalogue).sort());
+  it("lists exactly the run error codes, each with the catalogue's meaning", () => {
+    const rows = codeRows(section('Run errors')).map(([code = '', meaning = '']) => ({
+      code: code.replaceAll('`', ''),
+      meaning: meaning.replaceAll('`', ''),
+    }));
+    const codes = rows.map((row) => row.code);
+    const catalogued = Object.keys(runErrorCatalogue);
+    expect(new Set(codes).size, 'a run error code is documented twice').toBe(codes.length);
+    expect(
+      catalogued.filter((code) => !codes.includes(code)),
+      'runErrorCatalogue codes missing from the Run errors table',
+    ).toEqual([]);
+    expect(
+      codes.filter((code) => !catalogued.includes(code)),
+      'Run errors table codes that runErrorCatalogue does not have',
+    ).toEqual([]);
+    for (const row of rows) {
+      // The table is the catalogue's text, with code spans added.
+      expect(row.meaning, `meaning of ${row.code}`).toBe(
+        runErrorCatalogue[row.code as keyof typeof runErrorCatalogue],
+      );
+    }
   });
 
   it('shows the error body shape', () => {

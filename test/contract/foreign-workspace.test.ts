@@ -33,6 +33,8 @@ interface Fixtures {
   agentEtag: string;
   otherAgentId: string;
   otherAgentSlug: string;
+  /** The starter kit's `demo`, created in A by the first start. */
+  demoAgentId: string;
   threadId: string;
   runId: string;
 }
@@ -150,7 +152,7 @@ const table: Record<string, readonly Exercise[]> = {
     },
   ],
   listAgents: [
-    { expect: { outcome: 'list-excludes', foreignIds: (a) => [a.agentId, a.otherAgentId] } },
+    { expect: { outcome: 'list-excludes', foreignIds: (a) => [a.agentId, a.otherAgentId, a.demoAgentId] } },
     { query: () => ({ tag: 'alpha' }), ...listExcludingAgents() },
     { query: () => ({ category: 'support' }), ...listExcludingAgents() },
     { query: () => ({ search: 'fixture' }), ...listExcludingAgents() },
@@ -269,6 +271,14 @@ const table: Record<string, readonly Exercise[]> = {
       expect: notFound,
     },
   ],
+
+  runStarterKit: [
+    {
+      // B has no demo of its own yet: it gets one, and A's stays as it was.
+      body: () => ({}),
+      expect: { outcome: 'created-in-own-workspace', status: 201, foreignId: (a) => a.demoAgentId },
+    },
+  ],
 };
 
 function listExcludingRuns(): { expect: Expectation } {
@@ -280,7 +290,9 @@ function agentBySlugParam(a: Fixtures): Record<string, string> {
 }
 
 function listExcludingAgents(): { expect: Expectation } {
-  return { expect: { outcome: 'list-excludes', foreignIds: (a) => [a.agentId, a.otherAgentId] } };
+  return {
+    expect: { outcome: 'list-excludes', foreignIds: (a) => [a.agentId, a.otherAgentId, a.demoAgentId] },
+  };
 }
 
 function listExcludingKeys(): { expect: Expectation } {
@@ -359,6 +371,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     });
     const apiKey = await admin.apiKeys.create({ name: 'fixture-key', scopes: ['read'] });
     const playgroundA = await admin.providers.get('playground');
+    const demoA = await admin.agents.get('demo');
     const thread = await send(server.url, {
       method: 'POST',
       path: '/v1/threads',
@@ -398,6 +411,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       agentEtag: agent.etag,
       otherAgentId: other.id,
       otherAgentSlug: other.slug,
+      demoAgentId: demoA.id,
       threadId,
       runId: (run.body as { id: string }).id,
     };
@@ -425,7 +439,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       [fixtures.providerId, fixtures.playgroundIdA].sort(),
     );
     expect(before.agents.map((agent) => agent.id).sort()).toEqual(
-      [fixtures.agentId, fixtures.otherAgentId].sort(),
+      [fixtures.agentId, fixtures.otherAgentId, fixtures.demoAgentId].sort(),
     );
     expect(before.agentVersions[fixtures.agentId]).toHaveLength(2);
     expect(before.apiKeys.map((key) => key.id).sort()).toEqual(
@@ -526,7 +540,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       [fixtures.providerName, 'playground'].sort(),
     );
     expect(b.agents.map((agent) => agent.slug).sort()).toEqual(
-      [fixtures.agentSlug, fixtures.otherAgentSlug, ownAgent].sort(),
+      [fixtures.agentSlug, fixtures.otherAgentSlug, ownAgent, 'demo'].sort(),
     );
     expect(b.threads.map((thread) => thread.title)).toEqual(['B thread']);
     expect(b.runs).toEqual([]);
@@ -534,6 +548,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     for (const path of [
       `/v1/agents/${fixtures.agentId}`,
       `/v1/agents/${fixtures.otherAgentId}/versions`,
+      `/v1/agents/${fixtures.demoAgentId}`,
       `/v1/api-keys/${fixtures.apiKeyId}`,
       `/v1/workspaces/${fixtures.workspaceA}`,
       `/v1/threads/${fixtures.threadId}`,

@@ -204,7 +204,8 @@ describe.each(backendNames)('restarting real runyard processes on %s', (backend)
       await admin.agents.create({ slug: 'triage', name: 'Triage', model: 'playground/playground' });
       const issued = await admin.apiKeys.create({ name: 'app', scopes: ['read', 'run'] });
       const app = new Runyard({ baseUrl: first.url, apiKey: issued.key, maxRetries: 0 });
-      expect((await app.agents.list()).data).toHaveLength(2);
+      // support, triage and the starter kit's demo (created by the first start).
+      expect((await app.agents.list()).data).toHaveLength(3);
       expect((await admin.providers.test('local-openai')).ok).toBe(true);
       const before = await snapshot(admin);
       expect(before.agents.find((agent) => agent.slug === 'support')?.environments).toEqual({

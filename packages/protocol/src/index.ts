@@ -10,3 +10,4 @@ export * from './resources/providers.ts';
 export * from './resources/agents.ts';
 export * from './resources/threads.ts';
 export * from './resources/runs.ts';
+export * from './resources/starter-kit.ts';

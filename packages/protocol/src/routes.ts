@@ -46,6 +46,7 @@ import {
   runEventListSchema,
   runSchema,
 } from './resources/runs.ts';
+import { starterKitResultSchema } from './resources/starter-kit.ts';
 
 const agentParams = z.strictObject({ idOrSlug: z.string().min(1).max(128) });
 const providerParams = z.strictObject({ name: providerNameSchema });
@@ -548,6 +549,21 @@ export const routes = {
     response: runEventListSchema,
     status: 200,
     streaming: 'always',
+  }),
+
+  // Starter kit
+  runStarterKit: defineRoute({
+    operationId: 'runStarterKit',
+    method: 'POST',
+    path: '/v1/starter-kit',
+    scope: 'write',
+    tag: 'Starter kit',
+    summary:
+      'Ensure the demo agent (playground model, echo tool, promoted to production); 201 when created, 200 when it exists',
+    body: emptySchema.optional(),
+    response: starterKitResultSchema,
+    status: 200,
+    alternativeStatuses: [201],
   }),
 } as const;
 

@@ -14,6 +14,7 @@ import {
   type Thread,
   type QueryInputOf,
   type Secret,
+  type StarterKitResult,
   type UpsertAgentResult,
   type Workspace,
 } from '@runyard/protocol';
@@ -36,6 +37,14 @@ export class Runyard {
 
   private async data<T>(promise: Promise<{ data: T }>): Promise<T> {
     return (await promise).data;
+  }
+
+  /**
+   * Ensures the demo agent `demo` (playground model, echo tool, in production) in this key's
+   * workspace. Safe to call again: an existing `demo` is returned unchanged, with `created: false`.
+   */
+  starterKit(options: Write = {}): Promise<StarterKitResult> {
+    return this.data(this.transport.call(routes.runStarterKit, { body: {}, ...options }));
   }
 
   readonly workspaces = {

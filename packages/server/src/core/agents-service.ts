@@ -65,7 +65,12 @@ export class AgentsService {
     private readonly secrets: SecretsService,
   ) {}
 
-  async create(caller: Caller, input: CreateAgent): Promise<Agent> {
+  /** `promoteToProduction` creates version 1 already promoted, in the same transaction. */
+  async create(
+    caller: Caller,
+    input: CreateAgent,
+    options: { promoteToProduction?: boolean } = {},
+  ): Promise<Agent> {
     const config = normalizeConfig(input);
     await this.checkConfig(caller.workspaceId, config);
     const now = nowIso();
@@ -81,7 +86,7 @@ export class AgentsService {
       metadata: input.metadata ?? {},
       latestVersion: 1,
       stagingVersion: null,
-      productionVersion: null,
+      productionVersion: options.promoteToProduction === true ? 1 : null,
       revision: 1,
       createdAt: now,
       updatedAt: now,

@@ -8,6 +8,8 @@ import { createWorkspace } from './workspaces-service.ts';
 
 export interface BootstrapResult {
   defaultWorkspaceId: string;
+  /** True only for the one start (of possibly several racing) that created the default workspace. */
+  createdWorkspace: boolean;
   /** Set only when this start created the admin key: shown once, then only its hash exists. */
   createdAdminKey?: { key: string; file: string | undefined };
 }
@@ -29,7 +31,7 @@ export async function bootstrap(
   const existing = await store.instance.get(defaultWorkspaceKey);
   if (existing !== undefined) {
     if (options.bootstrapKey !== undefined) await ensureKey(store, existing, options.bootstrapKey);
-    return { defaultWorkspaceId: existing };
+    return { defaultWorkspaceId: existing, createdWorkspace: false };
   }
   try {
     return await store.transaction(async (transaction) => {
@@ -44,13 +46,17 @@ export async function bootstrap(
       });
       const file =
         options.bootstrapKey === undefined ? writeAdminKeyFile(options.dataDir, created.key) : undefined;
-      return { defaultWorkspaceId: workspace.id, createdAdminKey: { key: created.key, file } };
+      return {
+        defaultWorkspaceId: workspace.id,
+        createdWorkspace: true,
+        createdAdminKey: { key: created.key, file },
+      };
     });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const winner = await store.instance.get(defaultWorkspaceKey);
     if (winner === undefined) throw error;
-    return { defaultWorkspaceId: winner };
+    return { defaultWorkspaceId: winner, createdWorkspace: false };
   }
 }
 

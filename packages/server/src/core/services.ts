@@ -8,6 +8,7 @@ import { ModelAccess } from './model-access.ts';
 import { ProvidersService } from './providers-service.ts';
 import { RunsService } from './runs-service.ts';
 import { SecretsService } from './secrets-service.ts';
+import { StarterKitService } from './starter-kit-service.ts';
 import { ThreadsService } from './threads-service.ts';
 import { WorkspacesService } from './workspaces-service.ts';
 
@@ -20,6 +21,7 @@ export interface Services {
   agents: AgentsService;
   threads: ThreadsService;
   runs: RunsService;
+  starterKit: StarterKitService;
   /** For the engine: models and tools of a workspace. */
   modelAccess: ModelAccess;
 }
@@ -31,15 +33,17 @@ export function createServices(
   defaultWorkspaceId: string,
 ): Services {
   const secrets = new SecretsService(store, box);
+  const agents = new AgentsService(store, secrets);
   return {
     auth: new AuthService(store, defaultWorkspaceId),
     workspaces: new WorkspacesService(store),
     apiKeys: new ApiKeysService(store),
     secrets,
     providers: new ProvidersService(store, secrets),
-    agents: new AgentsService(store, secrets),
+    agents,
     threads: new ThreadsService(store),
     runs: new RunsService(store, bus, box),
+    starterKit: new StarterKitService(store, agents),
     modelAccess: new ModelAccess(store, secrets),
   };
 }

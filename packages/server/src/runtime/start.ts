@@ -63,6 +63,15 @@ export async function startServer(
 
   const bus: EventBus = new LocalEventBus();
   const services = createServices(store, box, bus, boot.defaultWorkspaceId);
+  let starterAgent: string | undefined;
+  if (boot.createdWorkspace) {
+    // A convenience, not a precondition: a failure leaves POST /v1/starter-kit to try again.
+    try {
+      starterAgent = (await services.starterKit.applyToWorkspace(boot.defaultWorkspaceId)).agent.slug;
+    } catch (error) {
+      logger.warn({ err: error }, 'the starter kit could not be applied');
+    }
+  }
   let worker: RunWorker | undefined;
   if (role !== 'api') {
     worker = new RunWorker(
@@ -121,6 +130,11 @@ export async function startServer(
       file === undefined
         ? 'Admin API key: the value of RUNYARD_BOOTSTRAP_KEY'
         : `Admin API key (shown once): ${key}\nIt is saved in ${file} (readable by you only).`,
+    );
+  }
+  if (starterAgent !== undefined) {
+    announce(
+      `Starter kit: agent '${starterAgent}' (playground model, echo tool) is in production; run it with POST /v1/agents/${starterAgent}/runs`,
     );
   }
 

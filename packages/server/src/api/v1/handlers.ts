@@ -11,6 +11,7 @@ export function v1Handlers({
   agents,
   threads,
   runs,
+  starterKit,
 }: Services): Handlers {
   /** wait: 200 with the ended run; stream: its event log as SSE; background: 202 at once. */
   const startRun = async (
@@ -124,6 +125,11 @@ export function v1Handlers({
       const fromHeader = lastEventId === undefined ? Number.NaN : Number.parseInt(lastEventId, 10);
       const after = Number.isInteger(fromHeader) && fromHeader >= 0 ? fromHeader : (query.after ?? 0);
       return { events: await runs.stream(caller, params.runId, after, signal) };
+    },
+
+    runStarterKit: async ({ caller }) => {
+      const result = await starterKit.apply(caller);
+      return { status: result.created ? 201 : 200, body: result };
     },
   };
 }
