@@ -90,6 +90,7 @@ const routeInputs: Record<string, RouteInput> = {
   cancelRun: { params: runParams, body: {} },
   listRunEvents: { params: runParams },
   streamRun: { params: runParams },
+  listRunDeliveries: { params: runParams },
   runStarterKit: { body: {} },
 };
 

@@ -271,6 +271,7 @@ const table: Record<string, readonly Exercise[]> = {
       expect: notFound,
     },
   ],
+  listRunDeliveries: [{ params: runOfA, expect: notFound }],
 
   runStarterKit: [
     {

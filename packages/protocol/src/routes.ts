@@ -43,6 +43,7 @@ import {
   createRunSchema,
   listRunEventsQuerySchema,
   listRunsQuerySchema,
+  runDeliveryListSchema,
   runEventListSchema,
   runSchema,
 } from './resources/runs.ts';
@@ -549,6 +550,17 @@ export const routes = {
     response: runEventListSchema,
     status: 200,
     streaming: 'always',
+  }),
+  listRunDeliveries: defineRoute({
+    operationId: 'listRunDeliveries',
+    method: 'GET',
+    path: '/v1/runs/{runId}/deliveries',
+    scope: 'read',
+    tag: 'Runs',
+    summary: 'Every attempt to POST the ended run to its callbackUrl, oldest first',
+    params: runParams,
+    response: runDeliveryListSchema,
+    status: 200,
   }),
 
   // Starter kit

@@ -10,6 +10,7 @@ import {
   type Message,
   type ProviderTestResult,
   type Run,
+  type RunDelivery,
   type RunEvent,
   type Thread,
   type QueryInputOf,
@@ -179,6 +180,9 @@ export class Runyard {
       query: QueryInputOf<typeof routes.listRunEvents> = {},
     ): Promise<RunEvent[]> =>
       (await this.transport.call(routes.listRunEvents, { params: { runId }, query })).data.data,
+    /** Every attempt to POST the ended run to its `callbackUrl`, oldest first. */
+    deliveries: async (runId: string): Promise<RunDelivery[]> =>
+      (await this.transport.call(routes.listRunDeliveries, { params: { runId } })).data.data,
     /** The run's events after `afterSeq` (stored, then live), ending after `run-end`. */
     follow: (runId: string, afterSeq = 0): AsyncGenerator<RunEvent> =>
       this.transport.stream(routes.streamRun, { params: { runId }, lastEventId: String(afterSeq) }),

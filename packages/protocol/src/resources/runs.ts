@@ -209,3 +209,29 @@ export type NewRunEvent = RunEvent extends infer E
   : never;
 
 export const runEventListSchema = z.object({ data: z.array(runEventSchema) });
+
+/**
+ * One attempt to POST an ended run to its `callbackUrl`. Failed attempts are retried with backoff
+ * for up to 24 hours after the run ended; `nextAttemptAt` is set on a failed attempt that will be.
+ */
+export const runDeliverySchema = z
+  .object({
+    id: idSchema('delivery').describe('Also sent as the X-Runyard-Delivery-Id header of the attempt.'),
+    runId: idSchema('run'),
+    attempt: z.number().int().positive(),
+    statusCode: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The HTTP status the receiver answered; null when it did not answer.'),
+    error: z.string().nullable().describe('Why the attempt failed; null when it was delivered.'),
+    delivered: z.boolean().describe('True when the receiver answered 2xx.'),
+    createdAt: timestampSchema,
+    nextAttemptAt: timestampSchema
+      .nullable()
+      .describe('When the next attempt is due; null after a delivery or the last attempt.'),
+  })
+  .meta({ id: 'RunDelivery' });
+export type RunDelivery = z.infer<typeof runDeliverySchema>;
+
+export const runDeliveryListSchema = z.object({ data: z.array(runDeliverySchema) });

@@ -25,6 +25,7 @@ const defaults = {
   shutdownGraceMs: 10_000,
   workerConcurrency: 64,
   runLeaseMs: 30_000,
+  callbackRetryBaseMs: 1000,
 };
 
 describe('loadConfig', () => {
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
         RUNYARD_SHUTDOWN_GRACE_MS: '',
         RUNYARD_WORKER_CONCURRENCY: '',
         RUNYARD_RUN_LEASE_MS: '',
+        RUNYARD_CALLBACK_RETRY_BASE_MS: '',
       }),
     ).toEqual(defaults);
   });
@@ -67,6 +69,7 @@ describe('loadConfig', () => {
         RUNYARD_SHUTDOWN_GRACE_MS: '600000',
         RUNYARD_WORKER_CONCURRENCY: '1',
         RUNYARD_RUN_LEASE_MS: '3600000',
+        RUNYARD_CALLBACK_RETRY_BASE_MS: '10',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -82,6 +85,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 600_000,
       workerConcurrency: 1,
       runLeaseMs: 3_600_000,
+      callbackRetryBaseMs: 10,
     });
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl).toBe('postgres://localhost/x');
   });
@@ -104,6 +108,7 @@ describe('loadConfig', () => {
     ['RUNYARD_SHUTDOWN_GRACE_MS', 'soon', 'whole number from 0 to 600000'],
     ['RUNYARD_WORKER_CONCURRENCY', '0', 'whole number from 1 to 10000'],
     ['RUNYARD_RUN_LEASE_MS', '999', 'whole number from 1000 to 3600000'],
+    ['RUNYARD_CALLBACK_RETRY_BASE_MS', '9', 'whole number from 10 to 3600000'],
   ])('%s=%s names the variable and what is allowed', (variable, value, allowed) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

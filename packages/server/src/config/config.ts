@@ -68,6 +68,7 @@ export const configSchema = z.object({
   RUNYARD_SHUTDOWN_GRACE_MS: integer('RUNYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   RUNYARD_WORKER_CONCURRENCY: integer('RUNYARD_WORKER_CONCURRENCY', 64, 1, 10_000),
   RUNYARD_RUN_LEASE_MS: integer('RUNYARD_RUN_LEASE_MS', 30_000, 1000, 3_600_000),
+  RUNYARD_CALLBACK_RETRY_BASE_MS: integer('RUNYARD_CALLBACK_RETRY_BASE_MS', 1000, 10, 3_600_000),
 });
 
 export interface Config {
@@ -83,6 +84,8 @@ export interface Config {
   shutdownGraceMs: number;
   workerConcurrency: number;
   runLeaseMs: number;
+  /** The delay before the second callback attempt; each later one doubles it (capped at 1 hour). */
+  callbackRetryBaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +120,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     shutdownGraceMs: value.RUNYARD_SHUTDOWN_GRACE_MS,
     workerConcurrency: value.RUNYARD_WORKER_CONCURRENCY,
     runLeaseMs: value.RUNYARD_RUN_LEASE_MS,
+    callbackRetryBaseMs: value.RUNYARD_CALLBACK_RETRY_BASE_MS,
   };
 }

@@ -3,6 +3,7 @@ import {
   type CreateAgentRun,
   type InputMessage,
   type Run,
+  type RunDelivery,
   type RunEvent,
   type RunStatus,
 } from '@runyard/protocol';
@@ -154,6 +155,12 @@ export class RunsService {
   async events(caller: Caller, id: string, afterSeq: number, limit: number): Promise<RunEvent[]> {
     await this.require(caller.workspaceId, id);
     return this.store.runEvents.list(id, afterSeq, limit);
+  }
+
+  /** The attempts to POST the ended run to its callback URL, oldest first. */
+  async deliveries(caller: Caller, id: string): Promise<RunDelivery[]> {
+    await this.require(caller.workspaceId, id);
+    return this.store.runDeliveries.list(id);
   }
 
   /** Stored, then live events of a run, ending after `run-end`. Checks access before the first read. */

@@ -5,8 +5,10 @@ import type { Config } from '../config/config.ts';
 import { bootstrap } from '../core/bootstrap.ts';
 import { SecretBox, loadMasterKey } from '../core/crypto.ts';
 import { createServices } from '../core/services.ts';
+import { callbackSecretBinding } from '../core/runs-service.ts';
 import { newId } from '../core/ids.ts';
 import { RunWorker } from '../engine/run-worker.ts';
+import { CallbackScheduler, callbackDefaults } from '../engine/callback-scheduler.ts';
 import { LocalEventBus, type EventBus } from '../queue/event-bus.ts';
 import { migrate, openDatabase, Store, type DatabaseHandle } from '../store/index.ts';
 import { createLogger } from './logger.ts';
@@ -73,7 +75,17 @@ export async function startServer(
     }
   }
   let worker: RunWorker | undefined;
+  let callbacks: CallbackScheduler | undefined;
   if (role !== 'api') {
+    // Worker processes deliver callbacks; an API process only schedules them (runs it cancels).
+    const scheduler = new CallbackScheduler(store, {
+      ...callbackDefaults,
+      retryBaseMs: config.callbackRetryBaseMs,
+      openSecret: (runId, sealed) => box.decrypt(sealed, callbackSecretBinding(runId)),
+      newDeliveryId: () => newId('delivery'),
+      onError: (error, context) => logger.error({ err: error }, context),
+    });
+    callbacks = scheduler;
     worker = new RunWorker(
       {
         store,
@@ -83,6 +95,8 @@ export async function startServer(
         resolveTools: (workspaceId, names) => services.modelAccess.resolveTools(workspaceId, names),
         costOf: () => ({ costUsd: 0, known: false }),
         newMessageId: () => newId('message'),
+        // The run's first callback attempt was made due when its end was stored: look for it now.
+        onRunEnded: () => scheduler.pump(),
       },
       {
         concurrency: config.workerConcurrency,
@@ -93,6 +107,7 @@ export async function startServer(
       },
     );
     await worker.start();
+    scheduler.start();
   }
 
   let accepting = true;
@@ -150,6 +165,7 @@ export async function startServer(
         accepting = false;
         clearInterval(maintenance);
         await worker?.stop(config.shutdownGraceMs);
+        await callbacks?.stop(config.shutdownGraceMs);
         if (app !== undefined) {
           const grace = setTimeout(() => app?.server.closeAllConnections(), config.shutdownGraceMs);
           grace.unref();

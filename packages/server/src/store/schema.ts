@@ -135,6 +135,10 @@ export interface RunTable {
   /** Encrypted with the master key. */
   callback_secret: string | null;
   cancel_requested: number;
+  /** When the next callback attempt may start; null when none is pending (migration 0003). */
+  callback_due_at: Generated<string | null>;
+  /** Callback attempts claimed so far; an attempt is claimed by raising this by one. */
+  callback_attempts: Generated<number>;
   lease_owner: string | null;
   lease_expires_at: string | null;
   claims: number;

@@ -10,6 +10,7 @@ import { InstanceRepository } from './repositories/instance.ts';
 import { ThreadRepository } from './repositories/threads.ts';
 import { RunRepository } from './repositories/runs.ts';
 import { RunEventRepository } from './repositories/run-events.ts';
+import { RunDeliveryRepository } from './repositories/run-deliveries.ts';
 
 /** Every query Runyard makes, grouped by table. The same code runs on SQLite and PostgreSQL. */
 export class Store {
@@ -23,6 +24,7 @@ export class Store {
   readonly threads: ThreadRepository;
   readonly runs: RunRepository;
   readonly runEvents: RunEventRepository;
+  readonly runDeliveries: RunDeliveryRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -38,6 +40,7 @@ export class Store {
     this.threads = new ThreadRepository(db);
     this.runs = new RunRepository(db);
     this.runEvents = new RunEventRepository(db);
+    this.runDeliveries = new RunDeliveryRepository(db);
   }
 
   /**

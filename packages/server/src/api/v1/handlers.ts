@@ -126,6 +126,9 @@ export function v1Handlers({
       const after = Number.isInteger(fromHeader) && fromHeader >= 0 ? fromHeader : (query.after ?? 0);
       return { events: await runs.stream(caller, params.runId, after, signal) };
     },
+    listRunDeliveries: async ({ caller, params }) => ({
+      body: { data: await runs.deliveries(caller, params.runId) },
+    }),
 
     runStarterKit: async ({ caller }) => {
       const result = await starterKit.apply(caller);

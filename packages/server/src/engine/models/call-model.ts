@@ -87,11 +87,16 @@ async function streamOnce(candidate: ModelCandidate, request: ModelCallRequest):
       const { done, value: part } = await reader.read();
       if (done) break;
       if (part.type === 'text-delta') {
+        // OpenAI's first chunk carries an empty delta: not worth an event.
+        if (part.delta === '') continue;
         text += part.delta;
         request.onTextDelta(part.delta);
       } else if (part.type === 'tool-call') {
         toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, inputText: part.input });
       } else if (part.type === 'finish') {
+        // OpenAI-style providers emit `finish` even for a body that ended before saying why (empty
+        // or not a stream at all): with nothing received, that is an early end, not an empty answer.
+        if (part.finishReason.raw === undefined && text === '' && toolCalls.length === 0) continue;
         const inputTokens = part.usage.inputTokens.total ?? 0;
         const outputTokens = part.usage.outputTokens.total ?? 0;
         finish = {
@@ -129,7 +134,11 @@ function classify(error: unknown, reference: string): Failure {
   if (error instanceof EngineError) {
     return { error, retryable: error.retryable, retryAfterMs: undefined };
   }
-  if (APICallError.isInstance(error)) {
+  // A stream cut mid-way is an APICallError with the 2xx status its response began with: a network
+  // failure (below), not an HTTP error.
+  const cutOff =
+    APICallError.isInstance(error) && (error.statusCode ?? 0) >= 200 && (error.statusCode ?? 0) < 300;
+  if (APICallError.isInstance(error) && !cutOff) {
     const status = error.statusCode;
     const retryable =
       status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;

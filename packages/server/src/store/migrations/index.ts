@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import * as initial from './0001-initial.ts';
 import * as runs from './0002-runs.ts';
+import * as runCallbacks from './0003-run-callbacks.ts';
 
 export interface Migration {
   name: string;
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Applied in this order, each once, each in its own transaction. Never edit one that has shipped. */
-export const migrations: Migration[] = [initial, runs];
+export const migrations: Migration[] = [initial, runs, runCallbacks];

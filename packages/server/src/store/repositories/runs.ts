@@ -1,4 +1,4 @@
-import { PostgresAdapter, type Kysely } from 'kysely';
+import { PostgresAdapter, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import type { InputMessage, OnConflict, RunError, RunOutput, RunStatus } from '@runyard/protocol';
 import type { Database, RunTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
@@ -43,7 +43,7 @@ export interface RunRecord {
 
 const activeStatuses: RunStatus[] = ['queued', 'running', 'requires_action'];
 
-const toRecord = (row: RunTable): RunRecord => ({
+const toRecord = (row: Selectable<RunTable>): RunRecord => ({
   id: row.id,
   workspaceId: row.workspace_id,
   agentId: row.agent_id,
@@ -71,6 +71,18 @@ const toRecord = (row: RunTable): RunRecord => ({
   finishedAt: row.finished_at,
   updatedAt: row.updated_at,
 });
+
+/**
+ * A run with a callback URL has its first callback attempt due the moment it ends. Set in the very
+ * statement that ends the run, so no ended run ever misses its callback (callback-scheduler.ts).
+ */
+const callbackDueAt = (eb: ExpressionBuilder<Database, 'runs'>, finishedAt: string) =>
+  eb
+    .case()
+    .when('callback_url', 'is not', null)
+    .then(eb.val<string | null>(finishedAt))
+    .else(eb.val<string | null>(null))
+    .end();
 
 export interface RunFilter {
   agentId?: string | undefined;
@@ -271,7 +283,7 @@ export class RunRepository {
   async complete(id: string, completion: RunCompletion, progress: RunProgress): Promise<boolean> {
     const result = await this.db
       .updateTable('runs')
-      .set({
+      .set((eb) => ({
         status: completion.status,
         output: completion.output === null ? null : JSON.stringify(completion.output),
         error: completion.error === null ? null : JSON.stringify(completion.error),
@@ -284,7 +296,8 @@ export class RunRepository {
         iterations: progress.iterations,
         lease_owner: null,
         lease_expires_at: null,
-      })
+        callback_due_at: callbackDueAt(eb, completion.finishedAt),
+      }))
       .where('id', '=', id)
       .where('status', 'in', activeStatuses)
       .executeTakeFirst();
@@ -295,12 +308,13 @@ export class RunRepository {
   async cancelIfQueued(id: string, completion: RunCompletion): Promise<boolean> {
     const result = await this.db
       .updateTable('runs')
-      .set({
+      .set((eb) => ({
         status: completion.status,
         error: completion.error === null ? null : JSON.stringify(completion.error),
         finished_at: completion.finishedAt,
         updated_at: completion.finishedAt,
-      })
+        callback_due_at: callbackDueAt(eb, completion.finishedAt),
+      }))
       .where('id', '=', id)
       .where('status', '=', 'queued')
       .executeTakeFirst();
@@ -316,6 +330,53 @@ export class RunRepository {
       .where('status', 'in', activeStatuses)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  /** Runs whose next callback attempt is due, the longest-waiting first, with their attempt count. */
+  async dueCallbacks(now: string, limit: number): Promise<{ id: string; attempts: number }[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .select(['id', 'callback_attempts'])
+      .where('callback_due_at', '<=', now)
+      .orderBy('callback_due_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ id: row.id, attempts: row.callback_attempts }));
+  }
+
+  /**
+   * Claims callback attempt `attempts + 1` of a run: a compare-and-set on the attempt count, so of
+   * several workers (or processes) exactly one wins each attempt. The due time moves to `leaseUntil`:
+   * if the claimer dies mid-attempt, the run becomes due again then, as the next attempt.
+   */
+  async claimCallback(
+    id: string,
+    attempts: number,
+    now: string,
+    leaseUntil: string,
+  ): Promise<RunRecord | undefined> {
+    const row = await this.db
+      .updateTable('runs')
+      .set({ callback_attempts: attempts + 1, callback_due_at: leaseUntil })
+      .where('id', '=', id)
+      .where('callback_attempts', '=', attempts)
+      .where('callback_due_at', '<=', now)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRecord(row);
+  }
+
+  /**
+   * The outcome of a claimed attempt: the next attempt's due time, or null when none follows
+   * (delivered, or given up). Ignored when a later attempt has been claimed meanwhile.
+   */
+  async settleCallback(id: string, attempt: number, nextDueAt: string | null): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({ callback_due_at: nextDueAt })
+      .where('id', '=', id)
+      .where('callback_attempts', '=', attempt)
+      .execute();
   }
 
   /** Tokens and cost of an agent's runs created since `since` (a budget window). */
