@@ -9,7 +9,9 @@ import { callbackSecretBinding } from '../core/runs-service.ts';
 import { newId } from '../core/ids.ts';
 import { RunWorker } from '../engine/run-worker.ts';
 import { CallbackScheduler, callbackDefaults } from '../engine/callback-scheduler.ts';
+import { costOf, priceOf } from '../engine/prices.ts';
 import { LocalEventBus, type EventBus } from '../queue/event-bus.ts';
+import { createPostgresEventBus } from '../queue/postgres-event-bus.ts';
 import { migrate, openDatabase, Store, type DatabaseHandle } from '../store/index.ts';
 import { createLogger } from './logger.ts';
 
@@ -63,7 +65,15 @@ export async function startServer(
   );
   maintenance.unref();
 
-  const bus: EventBus = new LocalEventBus();
+  // Several processes share one PostgreSQL: events and signals cross them through LISTEN/NOTIFY.
+  const bus: EventBus =
+    config.databaseUrl === undefined
+      ? new LocalEventBus()
+      : await createPostgresEventBus({
+          databaseUrl: config.databaseUrl,
+          store,
+          logger: (message, error) => logger.warn({ err: error }, message),
+        });
   const services = createServices(store, box, bus, boot.defaultWorkspaceId);
   let starterAgent: string | undefined;
   if (boot.createdWorkspace) {
@@ -93,7 +103,7 @@ export async function startServer(
         resolveModels: (workspaceId, references) =>
           services.modelAccess.resolveModels(workspaceId, references),
         resolveTools: (workspaceId, names) => services.modelAccess.resolveTools(workspaceId, names),
-        costOf: () => ({ costUsd: 0, known: false }),
+        costOf: (reference, usage) => costOf(usage, priceOf(reference.slice(reference.indexOf('/') + 1))),
         newMessageId: () => newId('message'),
         // The run's first callback attempt was made due when its end was stored: look for it now.
         onRunEnded: () => scheduler.pump(),
