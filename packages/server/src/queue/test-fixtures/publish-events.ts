@@ -18,7 +18,8 @@ const store = new Store(handle.db);
 const bus = await createPostgresEventBus({
   databaseUrl,
   store,
-  logger: (message, error) => process.stderr.write(`${message} ${error instanceof Error ? error.message : ''}\n`),
+  logger: (message, error) =>
+    process.stderr.write(`${message} ${error instanceof Error ? error.message : ''}\n`),
 });
 try {
   await appendAndPublish(store, bus, runId, 1, count, 5);
