@@ -1,3 +1,4 @@
+import { SerialTask } from './serial-task.ts';
 import { createHmac } from 'node:crypto';
 import type { RunDelivery } from '@runyard/protocol';
 import type { RunRecord, Store } from '../store/index.ts';
@@ -74,8 +75,10 @@ export class CallbackScheduler {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly stopping = new AbortController();
   private accepting = false;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly claiming = new SerialTask(
+    () => this.claimLoop(),
+    (error) => this.options.onError(error, 'claiming run callbacks'),
+  );
   private poller: NodeJS.Timeout | undefined;
 
   constructor(
@@ -92,21 +95,7 @@ export class CallbackScheduler {
 
   /** Looks for due attempts now (a run just ended in this process). Never runs twice at once. */
   pump(): void {
-    if (!this.accepting) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.claimLoop()
-      .catch((error: unknown) => this.options.onError(error, 'claiming run callbacks'))
-      .finally(() => {
-        this.pumping = false;
-        if (this.pumpAgain) {
-          this.pumpAgain = false;
-          this.pump();
-        }
-      });
+    if (this.accepting) this.claiming.request();
   }
 
   /**

@@ -1,3 +1,4 @@
+import { SerialTask } from './serial-task.ts';
 import { randomBytes } from 'node:crypto';
 import { EngineError } from './engine-error.ts';
 import { executeRun, RunReleased, type EngineDependencies } from './run-executor.ts';
@@ -23,8 +24,10 @@ export class RunWorker {
   readonly owner = `worker_${randomBytes(8).toString('hex')}`;
   private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private accepting = false;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly claiming = new SerialTask(
+    () => this.claimLoop(),
+    (error) => this.options.onError(error, 'claiming runs'),
+  );
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -56,21 +59,7 @@ export class RunWorker {
 
   /** Claims runs until the concurrency is used or none is left. Never runs twice at once. */
   pump(): void {
-    if (!this.accepting) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.claimLoop()
-      .catch((error: unknown) => this.options.onError(error, 'claiming runs'))
-      .finally(() => {
-        this.pumping = false;
-        if (this.pumpAgain) {
-          this.pumpAgain = false;
-          this.pump();
-        }
-      });
+    if (this.accepting) this.claiming.request();
   }
 
   /**
