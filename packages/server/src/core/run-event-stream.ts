@@ -50,9 +50,10 @@ export async function* runEventStream(
           wake = undefined;
           continue;
         }
-        if (batch[0]?.seq !== lastSeq + 1) break;
+        // A gap anywhere in the batch sends the reader back to the table, which has every event.
+        const contiguous = batch.every((event, index) => event.seq === lastSeq + 1 + index);
+        if (!contiguous) break;
         for (const event of batch) {
-          if (event.seq !== lastSeq + 1) break;
           lastSeq = event.seq;
           yield event;
           if (event.type === 'run-end') return;

@@ -196,7 +196,8 @@ export class RunRepository {
         .where((eb) =>
           eb.or([
             eb('status', '=', 'queued'),
-            eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', now)]),
+            // `<=`: a lease released at `now` (releaseLeases) is claimable in that same millisecond.
+            eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<=', now)]),
           ]),
         )
         .where((eb) =>
