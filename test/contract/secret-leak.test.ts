@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { routes } from '@runyard/protocol';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { postgresUrl } from '../support/postgres.ts';
 import { startTestServer, testBootstrapKey, type TestServer } from '../support/server.ts';
+import { unusedPort } from '../support/ports.ts';
 
 interface RecordedResponse {
   method: string;
@@ -25,15 +26,6 @@ interface Place {
 }
 
 const canary = (label: string) => `sk-live-LEAKCANARY-${label}-${randomBytes(12).toString('hex')}`;
-
-/** A port nothing listens on: bound once to learn a free number, then released. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Every file under a folder, recursively, as raw bytes. */
 function filesUnder(directory: string): Place[] {
@@ -178,7 +170,7 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
     await admin.providers.create({
       name: 'unreachable',
       kind: 'openai-compatible',
-      baseUrl: `http://127.0.0.1:${await closedPort()}/v1`,
+      baseUrl: `http://127.0.0.1:${await unusedPort()}/v1`,
       apiKey: { secret: 'OPENAI_API_KEY' },
     });
     const rejected = await admin.providers.test('local-openai');

@@ -1,19 +1,10 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
 import { runCli, tableRows } from '../support/cli.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const { port } = listener.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  return port;
-}
+import { unusedPort } from '../support/ports.ts';
 
 describe.concurrent.each(backendNames)('runyard connection settings on %s', (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
@@ -111,7 +102,7 @@ describe.concurrent.each(backendNames)('runyard connection settings on %s', (bac
   });
 
   it.skipIf(skip)('exits 69 with a hint when no server answers', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await unusedPort()}`;
     for (const args of [
       ['agents', 'list'],
       ['keys', 'create', '--name', 'x', '--scopes', 'read'],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Agent, AgentVersion, Provider, Secret } from '@runyard/protocol';
@@ -10,6 +10,7 @@ import { Runyard } from '@runyard/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
 import { isolatedPostgres } from '../support/postgres.ts';
+import { unusedPort } from '../support/ports.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const binary = path.join(repositoryRoot, 'packages/cli/bin/runyard.js');
@@ -25,14 +26,6 @@ interface RunyardProcess {
 }
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** The environment of this process without any Runyard setting, so only the test's own apply. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
@@ -144,7 +137,7 @@ describe.each(backendNames)('restarting real runyard processes on %s', (backend)
       const firstDataDirectory = temporaryDirectory('runyard-restart-');
       cleanups.push(() => fs.rmSync(firstDataDirectory, { recursive: true, force: true }));
       const environment: Record<string, string> = {
-        RUNYARD_PORT: String(await freePort()),
+        RUNYARD_PORT: String(await unusedPort()),
         RUNYARD_LOG_LEVEL: 'info',
         RUNYARD_RATE_LIMIT_PER_MINUTE: '0',
       };

@@ -1,12 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Runyard } from '@runyard/sdk';
 import type { RunDelivery } from '@runyard/protocol';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { unusedPort } from '../support/ports.ts';
 
 const retryBaseMs = 200;
 const environment = { RUNYARD_CALLBACK_RETRY_BASE_MS: String(retryBaseMs) };
@@ -47,15 +48,6 @@ async function startReceiver(
         server.close(() => resolve());
       }),
   };
-}
-
-/** A port nothing listens on (until the test listens on it). */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /**
@@ -141,7 +133,7 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
 
   it.skipIf(skip)('retries while the receiver is down or failing, then delivers exactly once', async () => {
     const { admin } = server();
-    const port = await closedPort();
+    const port = await unusedPort();
     const run = await admin.runs.create(await ensureAgent(admin), {
       input: 'retry me',
       callbackUrl: `http://127.0.0.1:${port}/hooks/runyard`,
@@ -272,7 +264,7 @@ describe.each(backendNames)('run callbacks across a restart on %s', (backend) =>
   it.skipIf(skip)('a pending delivery is picked up by the next start', async () => {
     const first = await startTestServer(backend, environment);
     let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
-    const port = await closedPort();
+    const port = await unusedPort();
     let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
     try {
       const run = await first.admin.runs.create(await ensureAgent(first.admin), {

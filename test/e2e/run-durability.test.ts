@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChatCompletionRequest } from '@copilotkit/aimock';
@@ -11,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { postgresAvailable, temporaryDirectory, type BackendName } from '../support/backends.ts';
 import { afterToolResult, journalOf, mockKey, useModelMock } from '../support/model-path.ts';
 import { isolatedPostgres } from '../support/postgres.ts';
+import { unusedPort } from '../support/ports.ts';
 
 // A run survives a restart of its process: it is resumed or failed with a reason, never left running.
 
@@ -33,14 +33,6 @@ interface RunyardProcess {
 }
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const running: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -141,7 +133,7 @@ async function prepare(backend: BackendName, label: string, leaseMs: number): Pr
   const dataDirectory = temporaryDirectory('runyard-durability-');
   cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
   const environment: Record<string, string> = {
-    RUNYARD_PORT: String(await freePort()),
+    RUNYARD_PORT: String(await unusedPort()),
     RUNYARD_DATA_DIR: dataDirectory,
     RUNYARD_BOOTSTRAP_KEY: bootstrapKey,
     RUNYARD_RUN_LEASE_MS: String(leaseMs),

@@ -1,10 +1,10 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LLMock } from '@copilotkit/aimock';
 import { routes } from '@runyard/protocol';
 import { BadRequestError, ConflictError, NotFoundError } from '@runyard/sdk';
 import { backendNames } from '../support/backends.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { unusedPort } from '../support/ports.ts';
 
 const providerKey = 'sk-provider-test-key';
 
@@ -17,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await mock.stop();
 });
-
-/** A loopback port with nothing listening: connections are refused at once. */
-async function closedPort(): Promise<number> {
-  const listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const address = listener.address();
-  await new Promise((resolve) => listener.close(resolve));
-  return typeof address === 'object' && address !== null ? address.port : 9;
-}
 
 describe.each(backendNames)('secrets through the SDK on %s', (backend) => {
   const { skip, server } = useTestServer(backend);
@@ -137,7 +128,7 @@ describe.each(backendNames)('providers through the SDK on %s', (backend) => {
       error: { code: 'PROVIDER_AUTH_FAILED', status: 401 },
     });
 
-    await admin.providers.update('openai', { baseUrl: `http://127.0.0.1:${await closedPort()}/v1` });
+    await admin.providers.update('openai', { baseUrl: `http://127.0.0.1:${await unusedPort()}/v1` });
     const unreachable = await admin.providers.test('openai');
     expect(unreachable).toMatchObject({ ok: false, error: { code: 'PROVIDER_UNREACHABLE' } });
     expect(unreachable.error?.message).toContain('ECONNREFUSED');

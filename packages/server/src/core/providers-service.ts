@@ -4,12 +4,8 @@ import { conflict, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
+import { anthropicBaseUrl, defaultBaseUrls } from '../engine/models/resolve-model.ts';
 import type { SecretsService } from './secrets-service.ts';
-
-export const defaultBaseUrls = {
-  openai: 'https://api.openai.com/v1',
-  anthropic: 'https://api.anthropic.com',
-} as const;
 
 const testTimeoutMs = 10_000;
 
@@ -164,9 +160,8 @@ function modelsRequest(
   key: string | undefined,
 ): { url: string; headers: Record<string, string> } {
   if (provider.kind === 'anthropic') {
-    const base = (provider.baseUrl ?? defaultBaseUrls.anthropic).replace(/\/+$/, '');
     return {
-      url: `${base.endsWith('/v1') ? base : `${base}/v1`}/models`,
+      url: `${anthropicBaseUrl(provider.baseUrl)}/models`,
       headers: { 'anthropic-version': '2023-06-01', ...(key !== undefined && { 'x-api-key': key }) },
     };
   }
