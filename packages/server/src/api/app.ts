@@ -8,6 +8,8 @@ import { bindRoutes } from './bind-routes.ts';
 import { registerDocsPage } from './docs-page.ts';
 import { registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
 import { Idempotency } from './idempotency.ts';
+import { registerMakeCompat } from './compat/make/index.ts';
+import { registerRuntoolsCompat } from './compat/runtools/index.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { v1Handlers } from './v1/handlers.ts';
@@ -54,6 +56,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     rateLimiter: new RateLimiter(options.rateLimitPerMinute),
     idempotency: new Idempotency(options.store, options.box),
   });
+
+  registerMakeCompat(app, options.services);
+  registerRuntoolsCompat(app, options.services);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

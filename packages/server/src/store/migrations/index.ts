@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import * as initial from './0001-initial.ts';
 import * as runs from './0002-runs.ts';
 import * as runCallbacks from './0003-run-callbacks.ts';
+import * as compat from './0004-compat.ts';
+import * as providerOptions from './0005-provider-options.ts';
+import * as tools from './0006-tools.ts';
 
 export interface Migration {
   name: string;
@@ -9,4 +12,4 @@ export interface Migration {
 }
 
 /** Applied in this order, each once, each in its own transaction. Never edit one that has shipped. */
-export const migrations: Migration[] = [initial, runs, runCallbacks];
+export const migrations: Migration[] = [initial, runs, runCallbacks, compat, providerOptions, tools];
