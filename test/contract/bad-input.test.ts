@@ -36,6 +36,11 @@ interface Fixtures {
 interface RouteInput {
   params?: (fixtures: Fixtures) => Record<string, string>;
   body?: Record<string, unknown>;
+  /**
+   * Body fields whose valid values depend on the resource (a tool's input schema), so the handler
+   * checks them, after the headers: their cases send a valid Idempotency-Key over the noise.
+   */
+  checkedByHandler?: readonly string[];
 }
 
 const agentParams = () => ({ idOrSlug: 'fixture-agent' });
@@ -43,6 +48,7 @@ const secretParams = () => ({ name: 'fixture-secret' });
 const providerParams = () => ({ name: 'fixture-provider' });
 const threadParams = (fixtures: Fixtures) => ({ threadId: fixtures.threadId });
 const runParams = (fixtures: Fixtures) => ({ runId: fixtures.runId });
+const toolParams = () => ({ name: 'fixture-tool' });
 
 /** A route missing here fails the suite: a new route needs its valid input before it can be fed bad input. */
 const routeInputs: Record<string, RouteInput> = {
@@ -92,6 +98,20 @@ const routeInputs: Record<string, RouteInput> = {
   streamRun: { params: runParams },
   listRunDeliveries: { params: runParams },
   runStarterKit: { body: {} },
+  createTool: {
+    body: { name: 'new-tool', kind: 'http', baseUrl: 'http://127.0.0.1:9', method: 'GET', path: '/x' },
+  },
+  listTools: {},
+  getTool: { params: toolParams },
+  updateTool: { params: toolParams, body: { description: 'changed' } },
+  deleteTool: { params: toolParams },
+  listToolVersions: { params: toolParams },
+  // The built-in echo: its input schema refuses anything but {text}, as a model's call would be refused.
+  invokeTool: {
+    params: () => ({ name: 'echo' }),
+    body: { input: { text: 'hello' } },
+    checkedByHandler: ['input'],
+  },
 };
 
 /** What a generated request must get: the status (and code, when one is certain). */
@@ -475,6 +495,9 @@ function strategies(route: RouteDefinition, input: RouteInput, fixtures: Fixture
           request: {
             ...base,
             json: { ...sample, [field]: { zzNested: [1, 2, 3] } },
+            ...(input.checkedByHandler?.includes(field) === true && {
+              headers: { 'idempotency-key': `checked-by-handler-${field}` },
+            }),
           },
           expected: { statuses: [400], codes: ['VALIDATION_FAILED'], location: 'body', field },
         })),
@@ -591,6 +614,12 @@ describe.each(backendNames)('bad input on %s', (backend) => {
     });
     await admin.agents.update('fixture-agent', { instructions: 'Version two.' });
     await admin.agents.create({ slug: 'fixture-runner', name: 'Runner', model: 'playground/playground' });
+    await admin.tools.create({
+      name: 'fixture-tool',
+      kind: 'http',
+      baseUrl: 'http://127.0.0.1:9',
+      auth: { type: 'bearer', token: { secret: 'fixture-secret' } },
+    });
     const thread = await send(server.url, {
       method: 'POST',
       path: '/v1/threads',
@@ -652,6 +681,7 @@ describe.each(backendNames)('bad input on %s', (backend) => {
     expect(before.providers).toHaveLength(2);
     expect(before.apiKeys).toHaveLength(2);
     expect(before.workspaces).toHaveLength(2);
+    expect(before.tools.map((tool) => tool.name)).toEqual(['echo', 'current_time', 'fixture-tool']);
   });
 
   for (const [operationId, route] of Object.entries(routes) as [string, RouteDefinition][]) {

@@ -97,6 +97,8 @@ export interface WorkspaceSnapshot {
   threads: Record<string, unknown>[];
   threadMessages: Record<string, unknown[]>;
   runs: Record<string, unknown>[];
+  tools: Record<string, unknown>[];
+  toolVersions: Record<string, unknown[]>;
 }
 
 /**
@@ -117,6 +119,14 @@ export async function snapshotWorkspace(
     agentVersions[id] = (response.body as { data: unknown[] }).data;
   }
   const threads = await listAll(baseUrl, apiKey, '/v1/threads');
+  const tools = await listAll(baseUrl, apiKey, '/v1/tools');
+  const toolVersions: Record<string, unknown[]> = {};
+  for (const tool of tools.filter((item) => item.builtIn !== true)) {
+    const name = String(tool.name);
+    const response = await send(baseUrl, { path: `/v1/tools/${name}/versions`, apiKey });
+    expect(response.status, response.text).toBe(200);
+    toolVersions[name] = (response.body as { data: unknown[] }).data;
+  }
   const threadMessages: Record<string, unknown[]> = {};
   for (const thread of threads) {
     const id = String(thread.id);
@@ -137,6 +147,8 @@ export async function snapshotWorkspace(
     threads,
     threadMessages,
     runs: await listAll(baseUrl, apiKey, '/v1/runs'),
+    tools,
+    toolVersions,
   };
 }
 

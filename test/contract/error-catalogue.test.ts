@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, errorCodes, runErrorCatalogue, type ErrorCode } from '@runyard/protocol';
 import {
   ConflictError,
+  InternalServerError,
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
@@ -10,6 +11,7 @@ import {
 } from '@runyard/sdk';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { unusedPort } from '../support/ports.ts';
 import { expectCatalogueError, send, type RawRequest, type RawResponse } from './contract-http.ts';
 
 const markdown = fs.readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -254,6 +256,23 @@ describe.each(backendNames)('error codes over HTTP on %s', (backend) => {
     await expect(
       server.admin.agents.create({ slug: 'existing', name: 'Again', model: 'playground/playground' }),
     ).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it.skipIf(skip)('TOOL_FAILED when a tool invoked directly cannot reach its API', async () => {
+    await server.admin.tools.create({
+      name: 'unreachable-tool',
+      kind: 'http',
+      baseUrl: `http://127.0.0.1:${await unusedPort()}`,
+      maxRetries: 0,
+    });
+    const { error } = await expectCode('TOOL_FAILED', {
+      method: 'POST',
+      path: '/v1/tools/unreachable-tool/invoke',
+      apiKey: server.adminKey,
+      json: { input: {} },
+    });
+    expect(error.details).toEqual({ tool: 'unreachable-tool', reason: 'unreachable' });
+    await expect(server.admin.tools.invoke('unreachable-tool')).rejects.toBeInstanceOf(InternalServerError);
   });
 
   it.skipIf(skip)(

@@ -37,6 +37,8 @@ interface Fixtures {
   demoAgentId: string;
   threadId: string;
   runId: string;
+  toolId: string;
+  toolName: string;
 }
 
 type Expectation =
@@ -62,6 +64,7 @@ const agentBySlug = (a: Fixtures) => ({ idOrSlug: a.agentSlug });
 const staleEtag = (a: Fixtures) => ({ 'if-match': a.agentEtag });
 const threadOfA = (a: Fixtures) => ({ threadId: a.threadId });
 const runOfA = (a: Fixtures) => ({ runId: a.runId });
+const toolOfA = (a: Fixtures) => ({ name: a.toolName });
 /** An agent of B's own (created with B's key before the walk). */
 const ownAgent = 'b-runner';
 
@@ -145,6 +148,16 @@ const table: Record<string, readonly Exercise[]> = {
         env: { TOKEN: { secret: a.secretName } },
       }),
       expect: { outcome: 'error', code: 'VALIDATION_FAILED', field: 'env.TOKEN.secret' },
+    },
+    {
+      // A's tools are unknown to B's agents.
+      body: (a) => ({
+        slug: 'b-agent',
+        name: 'B',
+        model: 'playground/playground',
+        tools: ['echo', a.toolName],
+      }),
+      expect: { outcome: 'error', code: 'VALIDATION_FAILED', field: 'tools.1' },
     },
     {
       body: (a) => ({ slug: a.otherAgentSlug, name: 'B', model: 'playground/playground' }),
@@ -273,6 +286,38 @@ const table: Record<string, readonly Exercise[]> = {
   ],
   listRunDeliveries: [{ params: runOfA, expect: notFound }],
 
+  createTool: [
+    {
+      // A reference to A's secret is a reference to nothing.
+      body: (a) => ({
+        name: 'b-tool',
+        kind: 'http',
+        baseUrl: 'http://127.0.0.1:9',
+        auth: { type: 'bearer', token: { secret: a.secretName } },
+      }),
+      expect: { outcome: 'error', code: 'VALIDATION_FAILED', field: 'auth.token.secret' },
+    },
+    {
+      body: (a) => ({ name: a.toolName, kind: 'http', baseUrl: 'http://127.0.0.1:9' }),
+      expect: { outcome: 'created-in-own-workspace', status: 201, foreignId: (a) => a.toolId },
+    },
+  ],
+  listTools: [
+    { expect: { outcome: 'list-excludes', foreignIds: (a) => [a.toolId] } },
+    {
+      query: () => ({ limit: '1', cursor: 'current_time' }),
+      expect: { outcome: 'list-excludes', foreignIds: (a) => [a.toolId] },
+    },
+  ],
+  getTool: [{ params: toolOfA, expect: notFound }],
+  updateTool: [
+    { params: toolOfA, body: () => ({ description: 'stolen' }), expect: notFound },
+    { params: toolOfA, body: () => ({ auth: { type: 'none' } }), expect: notFound },
+  ],
+  deleteTool: [{ params: toolOfA, expect: notFound }],
+  listToolVersions: [{ params: toolOfA, expect: notFound }],
+  invokeTool: [{ params: toolOfA, body: () => ({ input: {} }), expect: notFound }],
+
   runStarterKit: [
     {
       // B has no demo of its own yet: it gets one, and A's stays as it was.
@@ -371,6 +416,13 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       category: 'support',
     });
     const apiKey = await admin.apiKeys.create({ name: 'fixture-key', scopes: ['read'] });
+    const tool = await admin.tools.create({
+      name: 'fixture-tool',
+      kind: 'http',
+      baseUrl: 'http://127.0.0.1:9',
+      auth: { type: 'bearer', token: { secret: 'fixture-secret' } },
+    });
+    await admin.tools.update('fixture-tool', { timeoutMs: 5000 });
     const playgroundA = await admin.providers.get('playground');
     const demoA = await admin.agents.get('demo');
     const thread = await send(server.url, {
@@ -415,6 +467,8 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       demoAgentId: demoA.id,
       threadId,
       runId: (run.body as { id: string }).id,
+      toolId: tool.id ?? '',
+      toolName: tool.name,
     };
     before = await snapshotA();
   });
@@ -452,6 +506,8 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     expect(before.threads.map((thread) => thread.id)).toEqual([fixtures.threadId]);
     expect(before.threadMessages[fixtures.threadId]?.length).toBeGreaterThanOrEqual(2);
     expect(before.runs.map((run) => run.id)).toEqual([fixtures.runId]);
+    expect(before.tools.map((tool) => tool.name)).toEqual(['echo', 'current_time', fixtures.toolName]);
+    expect(before.toolVersions[fixtures.toolName]).toHaveLength(2);
   });
 
   async function exercise(operationId: string, phase: 'probe' | 'create'): Promise<number> {
@@ -545,6 +601,8 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     );
     expect(b.threads.map((thread) => thread.title)).toEqual(['B thread']);
     expect(b.runs).toEqual([]);
+    expect(b.tools.map((tool) => tool.name)).toEqual(['echo', 'current_time', fixtures.toolName]);
+    expect(b.tools.find((tool) => tool.name === fixtures.toolName)?.id).not.toBe(fixtures.toolId);
     expect(b.workspaces.map((workspace) => workspace.id)).toEqual([fixtures.workspaceB]);
     for (const path of [
       `/v1/agents/${fixtures.agentId}`,

@@ -4,13 +4,14 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { routes } from '@runyard/protocol';
+import { routes, type CreateTool } from '@runyard/protocol';
 import { BadRequestError, Runyard } from '@runyard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { postgresUrl } from '../support/postgres.ts';
 import { startTestServer, testBootstrapKey, type TestServer } from '../support/server.ts';
 import { unusedPort } from '../support/ports.ts';
+import { useToolServer, type ToolServerCredentials } from '../support/tool-server.ts';
 
 interface RecordedResponse {
   method: string;
@@ -120,7 +121,21 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
   const deletedValue = canary('deleted');
   const rejectedValue = canary('rejected');
   const malformedValue = canary('malformed');
+  // An API for http tools that accepts exactly these credentials (and issues OAuth2 access tokens).
+  const toolCredentials: ToolServerCredentials = {
+    apiKey: canary('tool-api-key'),
+    bearerToken: canary('tool-bearer'),
+    basicUser: 'runyard',
+    basicPassword: canary('tool-basic-password'),
+    clientId: 'runyard-client',
+    clientSecret: canary('tool-client-secret'),
+  };
+  const toolServer = useToolServer(toolCredentials);
   const plaintexts = [
+    toolCredentials.apiKey,
+    toolCredentials.bearerToken,
+    toolCredentials.basicPassword,
+    toolCredentials.clientSecret,
     providerKey,
     rotatedProviderKey,
     toolToken,
@@ -200,6 +215,79 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
     await admin.agents.update('support', { instructions: 'Be brief.' });
     await admin.agents.promote('support', { version: 2, environment: 'production' });
 
+    // Tools with every kind of credential, invoked directly and called by a run's model.
+    await admin.secrets.create({ name: 'TOOL_API_KEY', value: toolCredentials.apiKey });
+    await admin.secrets.create({ name: 'TOOL_BEARER', value: toolCredentials.bearerToken });
+    await admin.secrets.create({ name: 'TOOL_BASIC_PASSWORD', value: toolCredentials.basicPassword });
+    await admin.secrets.create({ name: 'TOOL_CLIENT_SECRET', value: toolCredentials.clientSecret });
+    const toolAuths: Record<string, Pick<CreateTool, 'path' | 'auth'>> = {
+      'leak-api-key': {
+        path: '/api-key/check',
+        auth: { type: 'apiKey', in: 'query', name: 'api_key', value: { secret: 'TOOL_API_KEY' } },
+      },
+      'leak-bearer': { path: '/bearer/check', auth: { type: 'bearer', token: { secret: 'TOOL_BEARER' } } },
+      'leak-basic': {
+        path: '/basic/check',
+        auth: { type: 'basic', username: 'runyard', password: { secret: 'TOOL_BASIC_PASSWORD' } },
+      },
+      'leak-oauth': {
+        path: '/oauth/check',
+        auth: {
+          type: 'oauth2',
+          tokenUrl: `${toolServer().url}/oauth/token`,
+          clientId: 'runyard-client',
+          clientSecret: { secret: 'TOOL_CLIENT_SECRET' },
+          scopes: ['read'],
+        },
+      },
+    };
+    for (const [name, fields] of Object.entries(toolAuths)) {
+      await admin.tools.create({ name, kind: 'http', baseUrl: toolServer().url, ...fields });
+      await admin.tools.get(name);
+      expect((await admin.tools.invoke(name)).output, name).toMatchObject({ status: 200 });
+    }
+    await admin.agents.create({
+      slug: 'tool-user',
+      name: 'Tool user',
+      model: 'playground/playground',
+      tools: Object.keys(toolAuths),
+    });
+    const toolRun = await admin.runs.create('tool-user', {
+      input: Object.keys(toolAuths)
+        .map((name) => `use ${name} {}`)
+        .join(' '),
+    });
+    expect(toolRun.status).toBe('succeeded');
+    const toolResults = (await admin.runs.events(toolRun.id)).filter((event) => event.type === 'tool-result');
+    expect(toolResults.map((event) => event.type === 'tool-result' && event.isError)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    await admin.threads.messages(toolRun.threadId ?? '');
+    // The search below is meaningful: the tools' API received every credential, twice, and a token.
+    const toolRequests = toolServer().requests;
+    expect(
+      toolRequests.filter((request) => request.query.api_key?.[0] === toolCredentials.apiKey),
+    ).toHaveLength(2);
+    expect(
+      toolRequests.filter(
+        (request) => request.headers.authorization === `Bearer ${toolCredentials.bearerToken}`,
+      ),
+    ).toHaveLength(2);
+    expect(
+      toolRequests.filter(
+        (request) => request.path === '/basic/check' && request.headers.authorization !== undefined,
+      ),
+    ).toHaveLength(2);
+    expect(toolServer().issuedTokens).toHaveLength(1);
+    expect(
+      toolRequests.filter(
+        (request) => request.headers.authorization === `Bearer ${toolServer().issuedTokens[0]}`,
+      ),
+    ).toHaveLength(2);
+
     // An API key, created idempotently, replayed, and used.
     const issued = await admin.apiKeys.create(
       { name: 'app', scopes: ['read', 'write'] },
@@ -257,7 +345,7 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
     expect(placesHolding(stored, issued.prefix)).not.toEqual([]);
 
     const everywhere = [...responses, ...logs, ...stored];
-    for (const plaintext of plaintexts) {
+    for (const plaintext of [...plaintexts, ...toolServer().issuedTokens]) {
       expect(placesHolding(everywhere, plaintext), `where ${plaintext} appears`).toEqual([]);
     }
     // The admin key is only ever sent, never answered, logged or stored in the clear.
@@ -278,7 +366,7 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
       await server.stop();
       const onDisk = filesUnder(server.backend.dataDir);
       expect(placesHolding(onDisk, 'OPENAI_API_KEY')).toContain('file runyard.db');
-      for (const plaintext of [...plaintexts, issued.key, testBootstrapKey]) {
+      for (const plaintext of [...plaintexts, ...toolServer().issuedTokens, issued.key, testBootstrapKey]) {
         expect(placesHolding(onDisk, plaintext), `where ${plaintext} appears after close`).toEqual([]);
       }
     }

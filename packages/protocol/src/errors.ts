@@ -102,6 +102,13 @@ export const errorCatalogue = {
     retryable: true,
     description: 'A model provider answered with an error or could not be reached.',
   },
+  TOOL_FAILED: {
+    status: 502,
+    category: 'third-party',
+    retryable: true,
+    description:
+      'A tool invoked directly could not produce a result (timeout, unreachable, too many redirects, its credentials refused); details.reason says which.',
+  },
   SERVICE_UNAVAILABLE: {
     status: 503,
     category: 'system',

@@ -12,6 +12,7 @@ export const idPrefixes = {
   message: 'msg',
   run: 'run',
   delivery: 'dlv',
+  tool: 'tool',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -11,3 +11,4 @@ export * from './resources/agents.ts';
 export * from './resources/threads.ts';
 export * from './resources/runs.ts';
 export * from './resources/starter-kit.ts';
+export * from './resources/tools.ts';

@@ -48,12 +48,23 @@ import {
   runSchema,
 } from './resources/runs.ts';
 import { starterKitResultSchema } from './resources/starter-kit.ts';
+import {
+  callableToolNameSchema,
+  createToolSchema,
+  invokeToolResultSchema,
+  invokeToolSchema,
+  toolNameSchema,
+  toolSchema,
+  toolVersionListSchema,
+  updateToolSchema,
+} from './resources/tools.ts';
 
 const agentParams = z.strictObject({ idOrSlug: z.string().min(1).max(128) });
 const providerParams = z.strictObject({ name: providerNameSchema });
 const secretParams = z.strictObject({ name: secretNameSchema });
 const threadParams = z.strictObject({ threadId: idSchema('thread') });
 const runParams = z.strictObject({ runId: idSchema('run') });
+const toolParams = z.strictObject({ name: toolNameSchema });
 const streamQuery = z.strictObject({
   after: z.coerce
     .number()
@@ -560,6 +571,87 @@ export const routes = {
     summary: 'Every attempt to POST the ended run to its callbackUrl, oldest first',
     params: runParams,
     response: runDeliveryListSchema,
+    status: 200,
+  }),
+
+  // Tools
+  createTool: defineRoute({
+    operationId: 'createTool',
+    method: 'POST',
+    path: '/v1/tools',
+    scope: 'write',
+    tag: 'Tools',
+    summary: 'Register a tool (version 1): one HTTP operation, or every operation of an OpenAPI document',
+    body: createToolSchema,
+    response: toolSchema,
+    status: 201,
+  }),
+  listTools: defineRoute({
+    operationId: 'listTools',
+    method: 'GET',
+    path: '/v1/tools',
+    scope: 'read',
+    tag: 'Tools',
+    summary: 'List tools: the built-in ones first, then the registry, newest first',
+    query: paginationQuerySchema,
+    response: pageSchema(toolSchema),
+    status: 200,
+  }),
+  getTool: defineRoute({
+    operationId: 'getTool',
+    method: 'GET',
+    path: '/v1/tools/{name}',
+    scope: 'read',
+    tag: 'Tools',
+    summary: 'Get a tool, with the operations a model can call',
+    params: toolParams,
+    response: toolSchema,
+    status: 200,
+  }),
+  updateTool: defineRoute({
+    operationId: 'updateTool',
+    method: 'PATCH',
+    path: '/v1/tools/{name}',
+    scope: 'write',
+    tag: 'Tools',
+    summary: 'Change a tool; a change to its definition creates a new version',
+    params: toolParams,
+    body: updateToolSchema,
+    response: toolSchema,
+    status: 200,
+  }),
+  deleteTool: defineRoute({
+    operationId: 'deleteTool',
+    method: 'DELETE',
+    path: '/v1/tools/{name}',
+    scope: 'write',
+    tag: 'Tools',
+    summary: 'Delete a tool that no agent uses',
+    params: toolParams,
+    response: null,
+    status: 204,
+  }),
+  listToolVersions: defineRoute({
+    operationId: 'listToolVersions',
+    method: 'GET',
+    path: '/v1/tools/{name}/versions',
+    scope: 'read',
+    tag: 'Tools',
+    summary: 'List the versions of a tool, newest first',
+    params: toolParams,
+    response: toolVersionListSchema,
+    status: 200,
+  }),
+  invokeTool: defineRoute({
+    operationId: 'invokeTool',
+    method: 'POST',
+    path: '/v1/tools/{name}/invoke',
+    scope: 'run',
+    tag: 'Tools',
+    summary: 'Call a tool (or <tool>.<operation>) directly and get the result a model would get',
+    params: z.strictObject({ name: callableToolNameSchema }),
+    body: invokeToolSchema,
+    response: invokeToolResultSchema,
     status: 200,
   }),
 

@@ -16,6 +16,9 @@ import {
   type QueryInputOf,
   type Secret,
   type StarterKitResult,
+  type Tool,
+  type ToolVersion,
+  type InvokeToolResult,
   type UpsertAgentResult,
   type Workspace,
 } from '@runyard/protocol';
@@ -129,6 +132,30 @@ export class Runyard {
       this.data(this.transport.call(routes.diffAgentVersions, { params: { idOrSlug }, query: { from, to } })),
     promote: (idOrSlug: string, body: BodyInputOf<typeof routes.promoteAgent>): Promise<Agent> =>
       this.data(this.transport.call(routes.promoteAgent, { params: { idOrSlug }, body })),
+  };
+
+  readonly tools = {
+    create: (body: BodyInputOf<typeof routes.createTool>, options: Write = {}): Promise<Tool> =>
+      this.data(this.transport.call(routes.createTool, { body, ...options })),
+    /** Built-in tools first, then the registry, newest first. */
+    list: (query: QueryInputOf<typeof routes.listTools> = {}): Promise<Page<Tool>> =>
+      this.data(this.transport.call(routes.listTools, { query })),
+    get: (name: string): Promise<Tool> =>
+      this.data(this.transport.call(routes.getTool, { params: { name } })),
+    update: (name: string, body: BodyInputOf<typeof routes.updateTool>): Promise<Tool> =>
+      this.data(this.transport.call(routes.updateTool, { params: { name }, body })),
+    delete: async (name: string): Promise<void> => {
+      await this.transport.call(routes.deleteTool, { params: { name } });
+    },
+    versions: async (name: string): Promise<ToolVersion[]> =>
+      (await this.transport.call(routes.listToolVersions, { params: { name } })).data.data,
+    /** Calls a tool (`shout`, `billing.createInvoice`, `echo`) directly and returns what a model would get. */
+    invoke: (
+      name: string,
+      input: Record<string, unknown> = {},
+      options: Write = {},
+    ): Promise<InvokeToolResult> =>
+      this.data(this.transport.call(routes.invokeTool, { params: { name }, body: { input }, ...options })),
   };
 
   readonly threads = {

@@ -12,15 +12,49 @@ export const providerNameSchema = z
 
 const modelNameSchema = z.string().min(1).max(200).regex(/^\S+$/, 'must not contain spaces');
 
+/** Which OpenAI API an `openai` provider speaks: chat completions (the default) or the Responses API. */
+export const providerApis = ['chat', 'responses'] as const;
+export const providerApiSchema = z.enum(providerApis);
+export type ProviderApi = z.infer<typeof providerApiSchema>;
+
+const usdPerMillionTokens = z.number().nonnegative().max(1_000_000);
+
+/** A model's price in US dollars per million tokens, as in the built-in price table. */
+export const modelPriceSchema = z
+  .strictObject({ inputPerMillionUsd: usdPerMillionTokens, outputPerMillionUsd: usdPerMillionTokens })
+  .meta({ id: 'ModelPrice' });
+export type ModelPrice = z.infer<typeof modelPriceSchema>;
+
+/** Prices by model name (compared case-insensitively); they win over the built-in table. */
+const providerPricesSchema = z
+  .record(modelNameSchema, modelPriceSchema)
+  .refine((prices) => Object.keys(prices).length <= 500, 'must price at most 500 models')
+  .refine(
+    (prices) =>
+      new Set(Object.keys(prices).map((name) => name.toLowerCase())).size === Object.keys(prices).length,
+    'must not price a model twice (names compare case-insensitively)',
+  );
+
 export const providerSchema = z
   .object({
     id: idSchema('provider'),
     name: z.string(),
+    number: z
+      .number()
+      .int()
+      .positive()
+      .describe('A stable integer, unique in the workspace: the makeConnectionId of the Make surface.'),
     kind: providerKindSchema,
     baseUrl: z.string().nullable(),
     apiKey: secretReferenceSchema.nullable(),
     models: z.array(z.string()),
     requestsPerMinute: z.number().int().nullable(),
+    api: providerApiSchema
+      .nullable()
+      .describe('The OpenAI API an openai provider speaks; null for other kinds.'),
+    prices: z
+      .record(z.string(), modelPriceSchema)
+      .describe('Prices by model name that win over the built-in price table.'),
     builtIn: z.boolean(),
     createdAt: timestampSchema,
     updatedAt: timestampSchema,
@@ -33,6 +67,8 @@ const providerFields = {
   apiKey: secretReferenceSchema,
   models: z.array(modelNameSchema).max(500),
   requestsPerMinute: z.number().int().min(1).max(1_000_000),
+  api: providerApiSchema.describe('Only for kind openai: "chat" (default) or "responses".'),
+  prices: providerPricesSchema,
 };
 
 export const createProviderSchema = z
@@ -43,6 +79,8 @@ export const createProviderSchema = z
     apiKey: providerFields.apiKey.optional(),
     models: providerFields.models.default([]),
     requestsPerMinute: providerFields.requestsPerMinute.optional(),
+    api: providerFields.api.optional(),
+    prices: providerFields.prices.optional(),
   })
   .meta({ id: 'CreateProvider' });
 export type CreateProvider = z.infer<typeof createProviderSchema>;
@@ -53,6 +91,10 @@ export const updateProviderSchema = z
     apiKey: providerFields.apiKey.nullable().optional(),
     models: providerFields.models.optional(),
     requestsPerMinute: providerFields.requestsPerMinute.nullable().optional(),
+    /** null: back to the default, "chat". */
+    api: providerFields.api.nullable().optional(),
+    /** Replaces every override; {} removes them. */
+    prices: providerFields.prices.optional(),
   })
   .meta({ id: 'UpdateProvider' });
 export type UpdateProvider = z.infer<typeof updateProviderSchema>;

@@ -119,6 +119,12 @@ export const listRunEventsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
+/**
+ * `summary`: the model call that summarised thread history trimmed away before step 1 (step 0, no
+ * text deltas, not an iteration); its usage counts in the run's. Absent on the agent's own steps.
+ */
+const stepKindSchema = z.literal('summary');
+
 /** Every event shares these: its position in the run's log, its type and when it happened. */
 const eventBase = { seq: z.number().int().positive(), at: timestampSchema };
 
@@ -143,6 +149,7 @@ export const runEventSchema = z
       type: z.literal('step-start'),
       step: z.number().int(),
       attempt: z.number().int(),
+      kind: stepKindSchema.optional(),
     }),
     z.object({ ...eventBase, type: z.literal('text-delta'), step: z.number().int(), delta: z.string() }),
     z.object({
@@ -169,8 +176,9 @@ export const runEventSchema = z
       finishReason: z.string(),
       model: z.string(),
       usage: usageSchema,
-      /** The assistant message of this step as stored in the thread. */
+      /** The assistant message of this step as stored in the thread (a summary's text is not). */
       content: z.array(messagePartSchema),
+      kind: stepKindSchema.optional(),
     }),
     z.object({ ...eventBase, type: z.literal('usage'), usage: usageSchema, costUsd: z.number() }),
     z.object({

@@ -86,9 +86,13 @@ async function serve(
   const body = route.body === undefined ? undefined : parseOrThrow(route.body, request.body, 'body');
   const ifMatch = headerValue(request, 'if-match');
   const lastEventId = headerValue(request, 'last-event-id');
+  // The response closing before it was all written means the client went away. (The request's own
+  // 'close' fires as soon as its body has been read, so it says nothing about the client.) A
+  // response that ended normally aborts nothing: an abort costs an AbortError and its listeners.
   const disconnected = new AbortController();
-  request.raw.once('close', () => disconnected.abort());
-  reply.raw.once('close', () => disconnected.abort());
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) disconnected.abort();
+  });
   let events: AsyncIterable<RunEvent> | undefined;
   const execute = async () => {
     const result = await handler({

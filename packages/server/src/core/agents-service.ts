@@ -16,6 +16,7 @@ import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
 import { assertValidOutputSchema, contentHash, diffConfigs, normalizeConfig } from './agent-config.ts';
 import type { SecretsService } from './secrets-service.ts';
+import { unknownToolsError, unknownToolNames } from './tool-registry.ts';
 
 export interface AgentListRequest {
   limit: number;
@@ -310,6 +311,8 @@ export class AgentsService {
       throw invalidField('model', `no provider named '${providerName}' exists in this workspace`);
     }
     assertValidOutputSchema(config.outputSchema);
+    const unknownTools = await unknownToolNames(this.store, workspaceId, config.tools);
+    if (unknownTools.length > 0) throw unknownToolsError(unknownTools);
     for (const [name, value] of Object.entries(config.env)) {
       if (typeof value === 'object' && !(await this.secrets.exists(workspaceId, value.secret))) {
         throw invalidField(

@@ -1,10 +1,10 @@
 import { EngineError } from '../engine/engine-error.ts';
 import type { ModelCandidate } from '../engine/models/call-model.ts';
 import { resolveModel } from '../engine/models/resolve-model.ts';
-import { builtinTools } from '../engine/tools/builtin-tools.ts';
 import type { Tool } from '../engine/tools/tool.ts';
 import type { Store } from '../store/index.ts';
 import type { SecretsService } from './secrets-service.ts';
+import type { ToolRegistry } from './tool-registry.ts';
 
 /**
  * Gives the engine its models: the provider by name in the run's workspace, its key decrypted only
@@ -16,6 +16,7 @@ export class ModelAccess {
   constructor(
     private readonly store: Store,
     private readonly secrets: SecretsService,
+    private readonly tools: ToolRegistry,
   ) {}
 
   async resolveModels(workspaceId: string, references: readonly string[]): Promise<ModelCandidate[]> {
@@ -44,13 +45,9 @@ export class ModelAccess {
     return candidates;
   }
 
-  resolveTools(_workspaceId: string, names: readonly string[]): Promise<Map<string, Tool>> {
-    const tools = new Map<string, Tool>();
-    for (const name of names) {
-      const tool = builtinTools.get(name);
-      if (tool !== undefined) tools.set(name, tool);
-    }
-    return Promise.resolve(tools);
+  /** Built-in and registry tools by name; an http tool reads its credentials only when it is called. */
+  resolveTools(workspaceId: string, names: readonly string[]): Promise<Map<string, Tool>> {
+    return this.tools.resolve(workspaceId, names);
   }
 
   /** A sliding one-minute window of request starts per provider. */

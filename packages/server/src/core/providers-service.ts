@@ -1,5 +1,11 @@
 import type { CreateProvider, Provider, ProviderTestResult, UpdateProvider } from '@runyard/protocol';
-import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
+import {
+  isUniqueViolation,
+  type NewProvider,
+  type Page,
+  type PageRequest,
+  type Store,
+} from '../store/index.ts';
 import { conflict, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
@@ -8,8 +14,10 @@ import { anthropicBaseUrl, defaultBaseUrls } from '../engine/models/resolve-mode
 import type { SecretsService } from './secrets-service.ts';
 
 const testTimeoutMs = 10_000;
+/** Concurrent creates in one workspace can pick the same number; the losers try the next one. */
+const maxCreateAttempts = 10;
 
-export function playgroundProvider(createdAt: string): Provider {
+export function playgroundProvider(createdAt: string): NewProvider {
   return {
     id: newId('provider'),
     name: 'playground',
@@ -18,6 +26,8 @@ export function playgroundProvider(createdAt: string): Provider {
     apiKey: null,
     models: ['playground'],
     requestsPerMinute: null,
+    api: null,
+    prices: {},
     builtIn: true,
     createdAt,
     updatedAt: createdAt,
@@ -32,7 +42,7 @@ export class ProvidersService {
 
   async create(caller: Caller, input: CreateProvider): Promise<Provider> {
     const now = nowIso();
-    const provider: Provider = {
+    const provider: NewProvider = {
       id: newId('provider'),
       name: input.name,
       kind: input.kind,
@@ -40,19 +50,32 @@ export class ProvidersService {
       apiKey: input.apiKey ?? null,
       models: input.models,
       requestsPerMinute: input.requestsPerMinute ?? null,
+      api: input.api ?? (input.kind === 'openai' ? 'chat' : null),
+      prices: input.prices ?? {},
       builtIn: false,
       createdAt: now,
       updatedAt: now,
     };
     await this.check(caller.workspaceId, provider);
-    try {
-      return await this.store.providers.create(caller.workspaceId, provider);
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw conflict(`a provider named '${input.name}' already exists`, { name: input.name });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.store.providers.create(caller.workspaceId, provider);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        // The name or the number was taken: only a taken name is the caller's conflict.
+        if ((await this.store.providers.get(caller.workspaceId, input.name)) !== undefined) {
+          throw conflict(`a provider named '${input.name}' already exists`, { name: input.name });
+        }
+        if (attempt >= maxCreateAttempts) throw conflict('providers kept being created meanwhile; try again');
       }
-      throw error;
     }
+  }
+
+  /** By its number (Make's makeConnectionId). */
+  async getByNumber(caller: Caller, number: number): Promise<Provider> {
+    const provider = await this.store.providers.getByNumber(caller.workspaceId, number);
+    if (provider === undefined) throw notFound('provider', `#${number}`);
+    return provider;
   }
 
   async list(caller: Caller, page: PageRequest): Promise<Page<Provider>> {
@@ -74,6 +97,8 @@ export class ProvidersService {
       ...(change.apiKey !== undefined && { apiKey: change.apiKey }),
       ...(change.models !== undefined && { models: change.models }),
       ...(change.requestsPerMinute !== undefined && { requestsPerMinute: change.requestsPerMinute }),
+      ...(change.api !== undefined && { api: change.api ?? (current.kind === 'openai' ? 'chat' : null) }),
+      ...(change.prices !== undefined && { prices: change.prices }),
       updatedAt: nowIso(),
     };
     await this.check(caller.workspaceId, next);
@@ -142,9 +167,12 @@ export class ProvidersService {
     }
   }
 
-  private async check(workspaceId: string, provider: Provider): Promise<void> {
+  private async check(workspaceId: string, provider: NewProvider): Promise<void> {
     if (provider.kind === 'openai-compatible' && provider.baseUrl === null) {
       throw invalidField('baseUrl', 'is required for an openai-compatible provider');
+    }
+    if (provider.api !== null && provider.kind !== 'openai') {
+      throw invalidField('api', `is only for kind openai, not ${provider.kind}`);
     }
     if (provider.apiKey !== null && !(await this.secrets.exists(workspaceId, provider.apiKey.secret))) {
       throw invalidField(

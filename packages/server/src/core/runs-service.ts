@@ -1,4 +1,5 @@
 import {
+  agentSettingsSchema,
   isFinalRunStatus,
   type CreateAgentRun,
   type InputMessage,
@@ -9,7 +10,14 @@ import {
 } from '@runyard/protocol';
 import { toRun } from '../engine/run-view.ts';
 import type { EventBus } from '../queue/event-bus.ts';
-import type { AgentRecord, Page, RunRecord, Store } from '../store/index.ts';
+import type {
+  AgentRecord,
+  CallbackBodyFormat,
+  Page,
+  RunRecord,
+  RunSettingsOverride,
+  Store,
+} from '../store/index.ts';
 import { conflict, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
@@ -23,6 +31,21 @@ export interface RunListRequest {
   agent?: string | undefined;
   thread?: string | undefined;
   status?: RunStatus | undefined;
+}
+
+/** What a run may change of its agent version's settings; validated like the agent's settings. */
+const runSettingsOverrideSchema = agentSettingsSchema.pick({
+  temperature: true,
+  maxOutputTokens: true,
+  maxIterations: true,
+});
+
+/** Options of a run that the public API does not offer (compat surfaces use them). */
+export interface RunCreateOptions {
+  /** Overrides of the agent version's settings for this run only. */
+  settings?: RunSettingsOverride;
+  /** The shape of the body POSTed to `callbackUrl` (absent: the Runyard run). */
+  callbackBody?: CallbackBodyFormat;
 }
 
 /** Associated data binding a sealed callback secret to its run. */
@@ -40,7 +63,13 @@ export class RunsService {
    * `version` if given, else the `environment`'s; with neither, production, or the newest version
    * (draft) when nothing is promoted yet.
    */
-  async create(caller: Caller, agentIdOrSlug: string, input: CreateAgentRun): Promise<Run> {
+  async create(
+    caller: Caller,
+    agentIdOrSlug: string,
+    input: CreateAgentRun,
+    options: RunCreateOptions = {},
+  ): Promise<Run> {
+    const settings = runSettingsOverride(options.settings);
     const agent = await this.store.agents.find(caller.workspaceId, agentIdOrSlug);
     if (agent === undefined) throw notFound('agent', agentIdOrSlug);
     const version = pickVersion(agent, input);
@@ -72,6 +101,8 @@ export class RunsService {
         mode: input.mode,
         onConflict: input.onConflict,
         stateless: input.stateless === true,
+        ...(settings !== undefined && { settings }),
+        ...(options.callbackBody !== undefined && { callbackBody: options.callbackBody }),
       },
       callbackUrl: input.callbackUrl ?? null,
       callbackSecret:
@@ -87,7 +118,10 @@ export class RunsService {
       finishedAt: null,
       updatedAt: now,
     };
-    const interrupted = await this.store.transaction(async (store) => {
+    // A stateless run is one insert, atomic on its own; a run on a thread writes several things.
+    const atomically = <T>(work: (store: Store) => Promise<T>) =>
+      input.stateless === true ? work(this.store) : this.store.transaction(work);
+    const interrupted = await atomically(async (store) => {
       let threadId: string | null = null;
       let toInterrupt: RunRecord[] = [];
       if (input.stateless !== true) {
@@ -231,6 +265,17 @@ export class RunsService {
     if (run === undefined) throw notFound('run', id);
     return run;
   }
+}
+
+function runSettingsOverride(settings: RunSettingsOverride | undefined): RunSettingsOverride | undefined {
+  if (settings === undefined) return undefined;
+  const parsed = runSettingsOverrideSchema.safeParse(settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidField(`settings.${issue?.path.join('.') ?? ''}`, issue?.message ?? 'is invalid');
+  }
+  const defined = Object.entries(parsed.data).filter(([, value]) => value !== undefined);
+  return defined.length === 0 ? undefined : Object.fromEntries(defined);
 }
 
 function pickVersion(agent: AgentRecord, input: CreateAgentRun): number {

@@ -70,8 +70,9 @@ export class SecretsService {
     await this.store.transaction(async (store) => {
       const providers = await store.providers.namesUsingSecret(caller.workspaceId, name);
       const agents = await store.agents.slugsReferencingSecret(caller.workspaceId, name);
-      if (providers.length > 0 || agents.length > 0) {
-        throw conflict(`secret '${name}' is still referenced`, { providers, agents });
+      const tools = await store.tools.namesReferencingSecret(caller.workspaceId, name);
+      if (providers.length > 0 || agents.length > 0 || tools.length > 0) {
+        throw conflict(`secret '${name}' is still referenced`, { providers, agents, tools });
       }
       if (!(await store.secrets.delete(caller.workspaceId, name))) throw notFound('secret', name);
     });

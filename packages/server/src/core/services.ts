@@ -10,6 +10,8 @@ import { RunsService } from './runs-service.ts';
 import { SecretsService } from './secrets-service.ts';
 import { StarterKitService } from './starter-kit-service.ts';
 import { ThreadsService } from './threads-service.ts';
+import { ToolRegistry } from './tool-registry.ts';
+import { ToolsService } from './tools-service.ts';
 import { WorkspacesService } from './workspaces-service.ts';
 
 export interface Services {
@@ -22,6 +24,7 @@ export interface Services {
   threads: ThreadsService;
   runs: RunsService;
   starterKit: StarterKitService;
+  tools: ToolsService;
   /** For the engine: models and tools of a workspace. */
   modelAccess: ModelAccess;
 }
@@ -34,6 +37,8 @@ export function createServices(
 ): Services {
   const secrets = new SecretsService(store, box);
   const agents = new AgentsService(store, secrets);
+  // One registry (and OAuth2 token cache) for the API's invocations and the worker's runs.
+  const toolRegistry = new ToolRegistry(store, secrets);
   return {
     auth: new AuthService(store, defaultWorkspaceId),
     workspaces: new WorkspacesService(store),
@@ -44,6 +49,7 @@ export function createServices(
     threads: new ThreadsService(store),
     runs: new RunsService(store, bus, box),
     starterKit: new StarterKitService(store, agents),
-    modelAccess: new ModelAccess(store, secrets),
+    tools: new ToolsService(store, secrets, toolRegistry),
+    modelAccess: new ModelAccess(store, secrets, toolRegistry),
   };
 }

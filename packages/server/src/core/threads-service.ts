@@ -1,12 +1,58 @@
-import type { CreateThread, Message, Thread, UpdateThread } from '@runyard/protocol';
-import type { Page, PageRequest, Store } from '../store/index.ts';
+import type { CreateThread, Message, Run, Thread, UpdateThread } from '@runyard/protocol';
+import { toRun } from '../engine/run-view.ts';
+import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
 import { conflict, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
 
+/** One run of a thread with the messages it wrote there (none until it ends). */
+export interface ThreadRunHistory {
+  run: Run;
+  messages: Message[];
+}
+
+/** Concurrent first uses of one external thread name: the losers read the winner's mapping. */
+const maxResolveAttempts = 5;
+
+class ReferenceMoved extends Error {}
+
 export class ThreadsService {
   constructor(private readonly store: Store) {}
+
+  /**
+   * The thread that a compat surface's client calls `externalId` (a Make `threadId` is any string).
+   * A new name gets a new thread, and so does a name whose thread was deleted since; the thread and
+   * its name are written in one transaction.
+   */
+  async resolveExternal(caller: Caller, surface: string, externalId: string): Promise<string> {
+    const key = { workspaceId: caller.workspaceId, surface, kind: 'thread', externalId };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.store.transaction(async (store) => {
+          const mapped = await store.compatReferences.find(key);
+          if (mapped !== undefined && (await store.threads.get(caller.workspaceId, mapped)) !== undefined) {
+            return mapped;
+          }
+          const now = nowIso();
+          const thread = await store.threads.create(caller.workspaceId, {
+            id: newId('thread'),
+            title: null,
+            metadata: {},
+            createdAt: now,
+            updatedAt: now,
+          });
+          if (mapped === undefined) await store.compatReferences.insert(key, thread.id, now);
+          else if (!(await store.compatReferences.repoint(key, mapped, thread.id)))
+            throw new ReferenceMoved();
+          return thread.id;
+        });
+      } catch (error) {
+        if (!(error instanceof ReferenceMoved || isUniqueViolation(error))) throw error;
+        if (attempt >= maxResolveAttempts) throw conflict(`thread '${externalId}' kept changing; try again`);
+      }
+    }
+  }
 
   async create(caller: Caller, input: CreateThread): Promise<Thread> {
     const now = nowIso();
@@ -48,6 +94,29 @@ export class ThreadsService {
       }
       await store.threads.delete(caller.workspaceId, id);
     });
+  }
+
+  /**
+   * The runs of a thread in creation order, from `fromRunId` on (inclusive), each with the messages
+   * it wrote: what history views (e.g. the runtools thread events) are derived from. A run's
+   * messages are its input followed by what it produced, written together when it ends.
+   */
+  async runHistory(
+    caller: Caller,
+    id: string,
+    request: { fromRunId?: string | undefined; limit: number },
+  ): Promise<ThreadRunHistory[]> {
+    await this.get(caller, id);
+    const runs = await this.store.runs.listOnThread(caller.workspaceId, id, request.fromRunId, request.limit);
+    const messages = await this.store.threads.messagesOfRuns(
+      caller.workspaceId,
+      id,
+      runs.map((run) => run.id),
+    );
+    return runs.map((run) => ({
+      run: toRun(run),
+      messages: messages.filter((message) => message.runId === run.id),
+    }));
   }
 
   async messages(

@@ -2,6 +2,7 @@ import type { AgentSettings, MessagePart, RunError, RunOutput, Usage } from '@ru
 import { callModel, type ModelCandidate, type ModelStepResult } from './models/call-model.ts';
 import { EngineError } from './engine-error.ts';
 import { toPrompt, type LoopMessage } from './history.ts';
+import { summarizeHistory, type SummaryStepContext } from './history-summary.ts';
 import type { JournaledStep } from './journal.ts';
 import type { RunLog } from './run-log.ts';
 import { executeToolCalls, parseToolInput, type ToolCallRequest } from './tool-calls.ts';
@@ -19,6 +20,8 @@ export interface LoopContext {
   instructions: string;
   /** Thread history (already trimmed) followed by this run's input. */
   messages: LoopMessage[];
+  /** The summary of trimmed history to put before `messages` (made first if it needs a model call). */
+  summary?: SummaryStepContext | undefined;
   /** Steps of this run that finished before an interruption; they are replayed, not redone. */
   journal: JournaledStep[];
   settings: AgentSettings;
@@ -79,6 +82,10 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
 
   try {
     context.signal.throwIfAborted();
+    if (context.summary !== undefined) {
+      const summary = await summarizeHistory(context, context.summary, state);
+      if (summary !== undefined) messages.unshift(summary);
+    }
     for (const step of context.journal) {
       account(context, state, step.model, step.usage);
       const assistant: LoopMessage = { role: 'assistant', content: step.content };
@@ -123,7 +130,6 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
       });
       account(context, state, result.reference, result.usage);
       context.log.emit({ type: 'usage', usage: state.usage, costUsd: state.costUsd });
-      await context.onProgress(state);
       const exceeded = budgetExceeded(state, context.settings);
       if (exceeded !== undefined) throw new EngineError('BUDGET_EXCEEDED', exceeded);
 
@@ -161,6 +167,12 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
         });
         continue;
       }
+      // Progress for readers while the tools and the next step run. A step without tool calls writes
+      // none: it ends the run, whose end stores the same figures, or its corrective retry writes them.
+      // The step (its `step-end`, with the toolCallIds) is stored before any tool runs: a crash
+      // then resumes these very calls, with the same Idempotency-Keys, instead of asking the model
+      // again for calls with new ids while the first ones' side effects may already have happened.
+      await Promise.all([context.onProgress(state), context.log.flush()]);
       const repeated = repeatedToolCalls(state, calls);
       if (repeated !== undefined) throw new EngineError('TOOL_LOOP', repeated);
       const results = await executeToolCalls(context, step, calls, new Map());

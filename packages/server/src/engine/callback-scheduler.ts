@@ -2,7 +2,7 @@ import { SerialTask } from './serial-task.ts';
 import { createHmac } from 'node:crypto';
 import type { RunDelivery } from '@runyard/protocol';
 import type { RunRecord, Store } from '../store/index.ts';
-import { toRun } from './run-view.ts';
+import { renderCallbackBody } from './callback-bodies.ts';
 
 export interface CallbackSchedulerOptions {
   /** The delay after the first failed attempt; each later one doubles it, up to `retryCapMs`. */
@@ -193,7 +193,7 @@ export class CallbackScheduler {
   ): Promise<{ statusCode: number | null; error: string }> {
     if (run.callbackUrl === null) return { statusCode: null, error: 'the run has no callback URL' };
     // Serialised once: the signature covers exactly the bytes sent.
-    const body = JSON.stringify(toRun(run));
+    const body = renderCallbackBody(run);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'Runyard-Callback/1',

@@ -4,7 +4,7 @@ import type {
   LanguageModelV3Prompt,
   LanguageModelV3ToolResultOutput,
 } from '@ai-sdk/provider';
-import type { InputMessage, MessagePart, MessageRole } from '@runyard/protocol';
+import type { AgentSettings, InputMessage, MessagePart, MessageRole } from '@runyard/protocol';
 import { estimateTokens } from './token-estimate.ts';
 
 /** A message as the loop keeps it: provider-neutral parts, converted per call. */
@@ -95,8 +95,7 @@ export function trimHistory(
     if (message.role === 'tool' && current !== undefined) current.push(message);
     else turns.push([message]);
   }
-  const size = (turn: LoopMessage[]) =>
-    turn.reduce((sum, message) => sum + estimateTokens(JSON.stringify(message.content)), 0);
+  const size = (turn: LoopMessage[]) => estimateMessageTokens(turn);
   let total = turns.reduce((sum, turn) => sum + size(turn), 0);
   let first = 0;
   while (total > budgetTokens && first < turns.length - 1) {
@@ -105,4 +104,78 @@ export function trimHistory(
   }
   const kept = turns.slice(first).flat();
   return { messages: kept, dropped: messages.length - kept.length };
+}
+
+/** The estimated size of messages as trimming counts it. */
+export function estimateMessageTokens(messages: readonly LoopMessage[]): number {
+  return messages.reduce((sum, message) => sum + estimateTokens(JSON.stringify(message.content)), 0);
+}
+
+/** A message of a thread's history with its 1-based position in the thread. */
+export interface ThreadMessage extends LoopMessage {
+  position: number;
+}
+
+/** The summary a thread has of its oldest messages (store/repositories/thread-summaries.ts). */
+export interface StoredSummary {
+  text: string;
+  /** Position of the last message it covers: it stands for every message up to this one. */
+  throughPosition: number;
+}
+
+export interface SummaryPlan {
+  /** The stored summary; null when the thread has none yet. */
+  previous: string | null;
+  /** Trimmed messages (whole turns) to fold into the summary now; empty: `previous` is used as is. */
+  turns: LoopMessage[];
+  /** The position of the last message the summary covers once `turns` are in it. */
+  throughPosition: number;
+}
+
+export interface HistoryPlan {
+  /** The history sent to the model (after the summary, if any): newest turns within the budget. */
+  kept: LoopMessage[];
+  summary: SummaryPlan | undefined;
+}
+
+/**
+ * What of a thread's history a run sends (docs/architecture/agent-loop.md#history-and-summaries).
+ * Without `summarizeAfterTokens` it is `trimHistory`. With it, the messages a stored summary covers
+ * are replaced by the summary; the rest is trimmed to the budget, and once the messages trimmed
+ * away but not yet summarised exceed `summarizeAfterTokens`, they are all folded into the summary.
+ * Below that they are left out until more follow: one summary call per that many trimmed tokens,
+ * not one per run. Trimming cuts between turns only, so a summary never splits a tool call from its
+ * result either.
+ */
+export function planHistory(
+  history: readonly ThreadMessage[],
+  stored: StoredSummary | undefined,
+  settings: Pick<AgentSettings, 'historyTokenBudget' | 'summarizeAfterTokens'>,
+): HistoryPlan {
+  const { historyTokenBudget: budget, summarizeAfterTokens: threshold } = settings;
+  if (budget === undefined || threshold === undefined) {
+    return { kept: trimHistory(history, budget).messages.map(withoutPosition), summary: undefined };
+  }
+  const covered = stored?.throughPosition ?? 0;
+  const candidates = history.filter((message) => message.position > covered);
+  const { messages, dropped } = trimHistory(candidates, budget);
+  const kept = messages.map(withoutPosition);
+  const trimmed = candidates.slice(0, dropped);
+  const last = trimmed.at(-1);
+  if (last !== undefined && estimateMessageTokens(trimmed) > threshold) {
+    return {
+      kept,
+      summary: {
+        previous: stored?.text ?? null,
+        turns: trimmed.map(withoutPosition),
+        throughPosition: last.position,
+      },
+    };
+  }
+  const summary = stored && { previous: stored.text, turns: [], throughPosition: stored.throughPosition };
+  return { kept, summary };
+}
+
+function withoutPosition(message: LoopMessage): LoopMessage {
+  return { role: message.role, content: message.content };
 }

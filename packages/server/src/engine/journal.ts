@@ -17,7 +17,8 @@ export interface JournaledStep {
 export function readJournal(events: readonly RunEvent[]): JournaledStep[] {
   const steps = new Map<number, JournaledStep>();
   for (const event of events) {
-    if (event.type === 'step-end') {
+    // A summary of trimmed history (history-summary.ts) is not a step of the agent.
+    if (event.type === 'step-end' && event.kind !== 'summary') {
       steps.set(event.step, {
         step: event.step,
         model: event.model,

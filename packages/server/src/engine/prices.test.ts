@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { costOf, knownPrices, priceOf, roundUsd } from './prices.ts';
+import {
+  costOf,
+  knownPrices,
+  priceOf,
+  roundUsd,
+  withProviderPrices,
+  type CostFunction,
+  type PriceOverrides,
+} from './prices.ts';
 
 describe('the price table', () => {
   it('prices the common OpenAI and Anthropic models and the playground', () => {
@@ -126,5 +134,41 @@ describe('costOf', () => {
       costUsd: 0,
       known: false,
     });
+  });
+});
+
+describe('withProviderPrices', () => {
+  const usage = { inputTokens: 1_000_000, outputTokens: 1_000_000, totalTokens: 2_000_000 };
+  /** The built-in table, as the server's own cost function uses it. */
+  const table: CostFunction = (reference, used) =>
+    costOf(used, priceOf(reference.slice(reference.indexOf('/') + 1)));
+  const prices = new Map<string, PriceOverrides>([
+    ['house', { 'house-model': { inputPerMillionUsd: 1, outputPerMillionUsd: 2 } }],
+    ['cheap', { 'gpt-4o': { inputPerMillionUsd: 0.5, outputPerMillionUsd: 0.5 } }],
+    ['plain', {}],
+  ]);
+  const cost = withProviderPrices(table, prices);
+
+  it("prices a provider's models with its own prices first", () => {
+    expect(cost('house/house-model', usage)).toEqual({ costUsd: 3, known: true });
+    expect(cost('house/house-model-2025-01-01', usage)).toEqual({ costUsd: 3, known: true });
+    expect(cost('cheap/gpt-4o', usage)).toEqual({ costUsd: 1, known: true });
+    expect(cost('cheap/GPT-4o-2024-08-06', usage)).toEqual({ costUsd: 1, known: true });
+  });
+
+  it('falls back to the built-in table, per model and per provider', () => {
+    expect(cost('house/gpt-4o', usage)).toEqual({ costUsd: 12.5, known: true });
+    expect(cost('cheap/gpt-4o-mini', usage)).toEqual({ costUsd: 0.75, known: true });
+    expect(cost('plain/gpt-4o', usage)).toEqual({ costUsd: 12.5, known: true });
+    expect(cost('elsewhere/gpt-4o', usage)).toEqual({ costUsd: 12.5, known: true });
+  });
+
+  it('leaves a model priced nowhere unknown', () => {
+    expect(cost('house/other-model', usage)).toEqual({ costUsd: 0, known: false });
+    expect(cost('plain/house-model', usage)).toEqual({ costUsd: 0, known: false });
+  });
+
+  it('reads model names that contain a slash after the provider', () => {
+    expect(cost('cheap/openai/gpt-4o', usage)).toEqual({ costUsd: 1, known: true });
   });
 });

@@ -1,3 +1,5 @@
+import type { Usage } from '@runyard/protocol';
+import type { Store } from '../store/index.ts';
 import builtInPrices from './prices.json' with { type: 'json' };
 
 /** What a model costs, in US dollars per million tokens. */
@@ -76,4 +78,39 @@ export function costOf(
 /** Rounds to a billionth of a dollar (amounts are far below 2^53 billionths). */
 export function roundUsd(amount: number): number {
   return Math.round(amount * 1e9) / 1e9;
+}
+
+/** The cost of `usage` for a `provider/model` reference. */
+export type CostFunction = (modelReference: string, usage: Usage) => Cost;
+
+/**
+ * A cost function that prices a provider's models with that provider's own prices laid over the
+ * built-in table (matched like the table, see `priceOf`), and any other provider's with `fallback`.
+ */
+export function withProviderPrices(
+  fallback: CostFunction,
+  pricesByProvider: ReadonlyMap<string, PriceOverrides>,
+): CostFunction {
+  return (reference, usage) => {
+    const slash = reference.indexOf('/');
+    const overrides = pricesByProvider.get(reference.slice(0, slash));
+    if (overrides === undefined || Object.keys(overrides).length === 0) return fallback(reference, usage);
+    return costOf(usage, priceOf(reference.slice(slash + 1), overrides));
+  };
+}
+
+/** The price overrides of the providers that `references` (`provider/model`) name, by provider name. */
+export async function pricesOfProviders(
+  store: Store,
+  workspaceId: string,
+  references: readonly string[],
+): Promise<Map<string, PriceOverrides>> {
+  const prices = new Map<string, PriceOverrides>();
+  for (const reference of references) {
+    const name = reference.slice(0, reference.indexOf('/'));
+    if (prices.has(name)) continue;
+    const provider = await store.providers.get(workspaceId, name);
+    if (provider !== undefined) prices.set(name, provider.prices);
+  }
+  return prices;
 }

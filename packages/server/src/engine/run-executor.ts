@@ -3,9 +3,11 @@ import type { EventBus } from '../queue/event-bus.ts';
 import type { RunRecord, Store } from '../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
 import { EngineError } from './engine-error.ts';
-import { fromInput, trimHistory, type LoopMessage } from './history.ts';
+import { fromInput } from './history.ts';
+import { prepareConversation } from './history-summary.ts';
 import { readJournal } from './journal.ts';
 import type { ModelCandidate } from './models/call-model.ts';
+import { pricesOfProviders, withProviderPrices } from './prices.ts';
 import { RunLog } from './run-log.ts';
 import { toRun } from './run-view.ts';
 import type { Tool } from './tools/tool.ts';
@@ -18,7 +20,7 @@ export interface EngineDependencies {
   resolveTools: (workspaceId: string, names: readonly string[]) => Promise<Map<string, Tool>>;
   costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
   newMessageId: () => string;
-  /** Called once a run has ended and its end is stored (callbacks hook in here). */
+  /** Called once a run with a callback URL has ended and its end is stored (callbacks hook in here). */
   onRunEnded?: (run: Run) => void;
 }
 
@@ -38,7 +40,9 @@ export async function executeRun(
   signal: AbortSignal,
 ): Promise<void> {
   const { store, bus } = dependencies;
-  const events = await store.runEvents.list(claimed.id, 0, 1_000_000);
+  // Only an execution writes a run's events (a run cancelled while queued ends there and is never
+  // claimed), so on its first claim a run has none: the log is read only to resume.
+  const events = claimed.claims > 1 ? await store.runEvents.list(claimed.id, 0, 1_000_000) : [];
   const log = new RunLog(claimed.id, store, bus, events.at(-1)?.seq ?? 0);
   const version = await store.agents.getVersion(claimed.agentId, claimed.agentVersion);
   if (version === undefined) {
@@ -50,7 +54,11 @@ export async function executeRun(
     );
     return;
   }
-  const config = version.config;
+  // Every read of the settings below sees the run's own overrides (compat `config`), if any.
+  const config: AgentConfig = {
+    ...version.config,
+    settings: { ...version.config.settings, ...claimed.options.settings },
+  };
   if (events.length === 0) {
     log.emit({
       type: 'run-start',
@@ -80,22 +88,26 @@ export async function executeRun(
     if (daily !== undefined) {
       outcome = failed('BUDGET_EXCEEDED', daily);
     } else {
+      const models = [config.model, ...(config.settings.fallbackModels ?? [])];
+      const conversation = await prepareConversation(store, claimed, config.settings, events);
       outcome = await runAgentLoop({
         workspaceId: claimed.workspaceId,
         runId: claimed.id,
         instructions: config.instructions,
-        messages: await conversation(store, claimed, config),
+        messages: conversation.messages,
+        summary: conversation.summary,
         journal: readJournal(events),
         settings: config.settings,
         outputSchema: config.outputSchema,
-        candidates: await dependencies.resolveModels(claimed.workspaceId, [
-          config.model,
-          ...(config.settings.fallbackModels ?? []),
-        ]),
+        candidates: await dependencies.resolveModels(claimed.workspaceId, models),
         tools: await dependencies.resolveTools(claimed.workspaceId, config.tools),
         log,
         signal: runSignal,
-        costOf: dependencies.costOf,
+        // A provider's own prices win over the table start.ts prices with.
+        costOf: withProviderPrices(
+          dependencies.costOf,
+          await pricesOfProviders(store, claimed.workspaceId, models),
+        ),
         onProgress: (state) =>
           store.runs.recordProgress(
             claimed.id,
@@ -114,16 +126,6 @@ export async function executeRun(
     return;
   }
   await finish(dependencies, claimed, log, outcome);
-}
-
-async function conversation(store: Store, run: RunRecord, config: AgentConfig): Promise<LoopMessage[]> {
-  const input = fromInput(run.input);
-  if (run.threadId === null || run.options.stateless) return input;
-  const history = (await store.threads.history(run.threadId)).map((message) => ({
-    role: message.role,
-    content: message.content,
-  }));
-  return [...trimHistory(history, config.settings.historyTokenBudget).messages, ...input];
 }
 
 async function dailyBudgetProblem(
@@ -236,7 +238,8 @@ async function finish(
     .catch((error: unknown) => {
       if (!(error instanceof AlreadyEnded)) throw error;
     });
-  if (ended) dependencies.onRunEnded?.(final);
+  // Only a run with a callback URL has a delivery due now (the scheduler polls for the rest).
+  if (ended && run.callbackUrl !== null) dependencies.onRunEnded?.(final);
 }
 
 /** The run had already ended (cancelled while queued): nothing of this attempt is written. */

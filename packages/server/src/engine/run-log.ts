@@ -51,31 +51,50 @@ export class RunLog {
 
   /**
    * Writes the final events together with other writes that must land with them (the run's end,
-   * the thread's messages), then publishes them.
+   * the thread's messages), then publishes them. Events still pending (the last step's) go into
+   * the same transaction, one commit fewer per run; should it fail, they are stored on their own
+   * as `flush` would have, so the log keeps everything the run did.
    */
   async finish(
     events: NewRunEvent[],
     write: (store: Store, events: RunEvent[]) => Promise<void>,
   ): Promise<RunEvent[]> {
-    await this.flush();
+    this.clearTimer();
+    // Earlier batches first: the log is written in seq order.
+    await this.writing;
+    if (this.failure !== undefined) throw this.failure;
+    const pending = this.pending;
+    this.pending = [];
     const numbered = events.map((event) => {
       this.lastSeq += 1;
       return { ...event, seq: this.lastSeq, at: new Date().toISOString() };
     });
-    await this.store.transaction(async (store) => {
-      await store.runEvents.append(this.runId, numbered);
-      await write(store, numbered);
-    });
-    this.bus.publish(this.runId, numbered);
+    try {
+      await this.store.transaction(async (store) => {
+        await store.runEvents.append(this.runId, [...pending, ...numbered]);
+        await write(store, numbered);
+      });
+    } catch (error) {
+      if (pending.length > 0) {
+        this.pending = pending;
+        await this.flush().catch(() => undefined);
+      }
+      throw error;
+    }
+    this.bus.publish(this.runId, [...pending, ...numbered]);
     return numbered;
   }
 
-  private startFlush(): void {
+  private clearTimer(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer as NodeJS.Timeout);
       clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
+  }
+
+  private startFlush(): void {
+    this.clearTimer();
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];

@@ -14,6 +14,16 @@ export interface WorkerOptions {
    * `running` by an earlier process is orphaned and resumed at once, without waiting for its lease. */
   soleWorker: boolean;
   onError: (error: unknown, context: string) => void;
+  /** Called for every claim: which run, its claim count (1 on the first), and this worker. */
+  onClaimed?: (claim: { runId: string; claims: number; worker: string }) => void;
+}
+
+/** What `stop` did with the runs it had when it was called. */
+export interface WorkerStopSummary {
+  /** Runs that ended within the grace period. */
+  finished: number;
+  /** Runs let go of at its end, for another worker to resume from their journal. */
+  released: number;
 }
 
 /**
@@ -24,8 +34,10 @@ export class RunWorker {
   readonly owner = `worker_${randomBytes(8).toString('hex')}`;
   private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private accepting = false;
+  /** The claim loop under way, if any: `stop` waits for it so no claim lands after it took stock. */
+  private claimPass: Promise<void> | undefined;
   private readonly claiming = new SerialTask(
-    () => this.claimLoop(),
+    () => (this.claimPass = this.claimLoop()),
     (error) => this.options.onError(error, 'claiming runs'),
   );
   private unsubscribe: (() => void) | undefined;
@@ -64,20 +76,29 @@ export class RunWorker {
 
   /**
    * Stops claiming, lets in-flight runs finish within `graceMs`, then lets go of the rest: their
-   * leases are released so another worker resumes them from their journal.
+   * leases are released and a `runs-available` signal sent, so another worker resumes them from
+   * their journal at once rather than when their lease would have expired. Until the end the
+   * heartbeat keeps renewing the leases and cancel signals still reach the runs.
    */
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number): Promise<WorkerStopSummary> {
     this.accepting = false;
-    this.unsubscribe?.();
+    // A claim that was under way when claiming stopped still executes: it is one of the in-flight runs.
+    await this.claimPass?.catch(() => undefined);
     const all = () => Promise.all([...this.inFlight.values()].map((run) => run.done));
+    const inFlightAtStop = this.inFlight.size;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
+    const cutOff = this.inFlight.size;
     for (const run of this.inFlight.values())
       run.controller.abort(new RunReleased('the worker is shutting down'));
     await all();
     clearInterval(this.heartbeat);
-    await this.dependencies.store.runs.releaseLeases(this.owner, new Date().toISOString());
+    this.unsubscribe?.();
+    // Also whatever an execution that failed outright left running under this worker's lease.
+    const released = await this.dependencies.store.runs.releaseLeases(this.owner, new Date().toISOString());
+    if (released > 0) this.dependencies.bus.signal({ kind: 'runs-available' });
+    return { finished: inFlightAtStop - cutOff, released };
   }
 
   private async claimLoop(): Promise<void> {
@@ -90,6 +111,7 @@ export class RunWorker {
         new Date(now + this.options.leaseMs).toISOString(),
       );
       if (claimed === undefined) return;
+      this.options.onClaimed?.({ runId: claimed.id, claims: claimed.claims, worker: this.owner });
       const controller = new AbortController();
       const entry = { controller, done: Promise.resolve() };
       this.inFlight.set(claimed.id, entry);

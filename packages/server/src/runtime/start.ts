@@ -114,6 +114,9 @@ export async function startServer(
         maxClaims: 3,
         soleWorker: database.dialect === 'sqlite',
         onError: (error, context) => logger.error({ err: error }, context),
+        // Which worker ran a run, and its claim count: the API shows neither, and the run row forgets
+        // its worker when it ends. One line per claim, so a run that ran twice shows in the logs.
+        onClaimed: (claim) => logger.info(claim, 'claimed run'),
       },
     );
     await worker.start();
@@ -174,7 +177,12 @@ export async function startServer(
       closing ??= (async () => {
         accepting = false;
         clearInterval(maintenance);
-        await worker?.stop(config.shutdownGraceMs);
+        if (worker !== undefined) {
+          const graceMs = config.shutdownGraceMs;
+          logger.info({ worker: worker.owner, runs: worker.activeRuns, graceMs }, 'worker draining');
+          const { finished, released } = await worker.stop(graceMs);
+          logger.info({ worker: worker.owner, finished, released }, 'worker stopped');
+        }
         await callbacks?.stop(config.shutdownGraceMs);
         if (app !== undefined) {
           const grace = setTimeout(() => app?.server.closeAllConnections(), config.shutdownGraceMs);

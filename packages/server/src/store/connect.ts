@@ -67,7 +67,9 @@ function openSqlite(dataDir: string): DatabaseHandle {
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(connection) }),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -77,6 +79,32 @@ function openSqlite(dataDir: string): DatabaseHandle {
     },
     async close() {
       await db.destroy();
+    },
+  };
+}
+
+/** Far more than the distinct queries the server sends; a bound all the same. */
+const statementCacheSize = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, which costs more than running most of them.
+ * Statements are reused by their SQL text instead. Safe because the driver runs one statement at
+ * a time on the one connection and never leaves one mid-iteration (nothing here streams a query).
+ * The server sends a few dozen distinct queries (multi-row inserts vary in size), so a full cache
+ * means something unusual: it starts over rather than keeping recency on every hit.
+ */
+function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(source: string) {
+      let statement = statements.get(source);
+      if (statement === undefined) {
+        if (statements.size >= statementCacheSize) statements.clear();
+        statement = connection.prepare(source);
+        statements.set(source, statement);
+      }
+      return statement;
     },
   };
 }

@@ -4,5 +4,16 @@ export { Store } from './store.ts';
 export type { Page, PageRequest } from './pagination.ts';
 export type { AgentRecord, AgentRow, DescriptiveChange } from './repositories/agents.ts';
 export type { SecretRecord } from './repositories/secrets.ts';
+export type { NewProvider } from './repositories/providers.ts';
+export type { CompatReferenceKey } from './repositories/compat-references.ts';
 export type { NewMessage } from './repositories/threads.ts';
-export type { RunRecord, RunOptions, RunFilter, RunCompletion, RunProgress } from './repositories/runs.ts';
+export type {
+  RunRecord,
+  RunOptions,
+  RunFilter,
+  RunCompletion,
+  RunProgress,
+  RunSettingsOverride,
+  CallbackBodyFormat,
+} from './repositories/runs.ts';
+export type { ToolRecord, ToolRow, ToolUse } from './repositories/tools.ts';

@@ -44,6 +44,10 @@ export interface ProviderTable {
   api_key_secret: string | null;
   models: string;
   requests_per_minute: number | null;
+  /** Stable per workspace (migration 0004): the Make surface's `makeConnectionId`. */
+  number: number;
+  /** JSON (migration 0005): `{ api?, prices? }`, the OpenAI API and the price overrides. */
+  options: string;
   built_in: number;
   created_at: string;
   updated_at: string;
@@ -113,6 +117,28 @@ export interface MessageTable {
   created_at: string;
 }
 
+/** One row per thread whose trimmed history has been summarised (migration 0005). */
+export interface ThreadSummaryTable {
+  thread_id: string;
+  workspace_id: string;
+  text: string;
+  /** The position of the last message the summary covers. */
+  through_position: number;
+  /** The run that wrote the summary. */
+  run_id: string;
+  updated_at: string;
+}
+
+/** A compat surface's external name for one of our ids (migration 0004). */
+export interface CompatReferenceTable {
+  workspace_id: string;
+  surface: string;
+  kind: string;
+  external_id: string;
+  internal_id: string;
+  created_at: string;
+}
+
 export interface RunTable {
   id: string;
   workspace_id: string;
@@ -166,6 +192,28 @@ export interface RunDeliveryTable {
   next_attempt_at: string | null;
 }
 
+/** A registry tool (migration 0006); its definitions are in tool_versions. */
+export interface ToolTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  kind: string;
+  latest_version: number;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface ToolVersionTable {
+  tool_id: string;
+  version: number;
+  content_hash: string;
+  /** JSON: the definition, with secret references (never values). */
+  config: string;
+  created_at: string;
+}
+
 export interface MigrationTable {
   name: string;
   applied_at: string;
@@ -187,9 +235,13 @@ export interface Database {
   idempotency_keys: IdempotencyKeyTable;
   threads: ThreadTable;
   messages: MessageTable;
+  thread_summaries: ThreadSummaryTable;
+  compat_references: CompatReferenceTable;
   runs: RunTable;
   run_events: RunEventTable;
   run_deliveries: RunDeliveryTable;
+  tools: ToolTable;
+  tool_versions: ToolVersionTable;
   runyard_migrations: MigrationTable;
   instance: InstanceTable;
 }

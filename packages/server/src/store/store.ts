@@ -8,9 +8,12 @@ import { AgentRepository } from './repositories/agents.ts';
 import { IdempotencyRepository } from './repositories/idempotency.ts';
 import { InstanceRepository } from './repositories/instance.ts';
 import { ThreadRepository } from './repositories/threads.ts';
+import { ThreadSummaryRepository } from './repositories/thread-summaries.ts';
 import { RunRepository } from './repositories/runs.ts';
 import { RunEventRepository } from './repositories/run-events.ts';
 import { RunDeliveryRepository } from './repositories/run-deliveries.ts';
+import { CompatReferenceRepository } from './repositories/compat-references.ts';
+import { ToolRepository } from './repositories/tools.ts';
 
 /** Every query Runyard makes, grouped by table. The same code runs on SQLite and PostgreSQL. */
 export class Store {
@@ -22,9 +25,12 @@ export class Store {
   readonly idempotency: IdempotencyRepository;
   readonly instance: InstanceRepository;
   readonly threads: ThreadRepository;
+  readonly threadSummaries: ThreadSummaryRepository;
   readonly runs: RunRepository;
   readonly runEvents: RunEventRepository;
   readonly runDeliveries: RunDeliveryRepository;
+  readonly compatReferences: CompatReferenceRepository;
+  readonly tools: ToolRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -38,9 +44,12 @@ export class Store {
     this.idempotency = new IdempotencyRepository(db);
     this.instance = new InstanceRepository(db);
     this.threads = new ThreadRepository(db);
+    this.threadSummaries = new ThreadSummaryRepository(db);
     this.runs = new RunRepository(db);
     this.runEvents = new RunEventRepository(db);
     this.runDeliveries = new RunDeliveryRepository(db);
+    this.compatReferences = new CompatReferenceRepository(db);
+    this.tools = new ToolRepository(db);
   }
 
   /**

@@ -12,6 +12,7 @@ export function v1Handlers({
   threads,
   runs,
   starterKit,
+  tools,
 }: Services): Handlers {
   /** wait: 200 with the ended run; stream: its event log as SSE; background: 202 at once. */
   const startRun = async (
@@ -128,6 +129,21 @@ export function v1Handlers({
     },
     listRunDeliveries: async ({ caller, params }) => ({
       body: { data: await runs.deliveries(caller, params.runId) },
+    }),
+
+    createTool: async ({ caller, body }) => ({ body: await tools.create(caller, body) }),
+    listTools: async ({ caller, query }) => ({ body: await tools.list(caller, query) }),
+    getTool: async ({ caller, params }) => ({ body: await tools.get(caller, params.name) }),
+    updateTool: async ({ caller, params, body }) => ({ body: await tools.update(caller, params.name, body) }),
+    deleteTool: async ({ caller, params }) => {
+      await tools.delete(caller, params.name);
+      return {};
+    },
+    listToolVersions: async ({ caller, params }) => ({
+      body: { data: await tools.listVersions(caller, params.name) },
+    }),
+    invokeTool: async ({ caller, params, body, signal }) => ({
+      body: await tools.invoke(caller, params.name, body.input, signal),
     }),
 
     runStarterKit: async ({ caller }) => {

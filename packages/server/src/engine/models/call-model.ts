@@ -1,6 +1,7 @@
 import { APICallError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import type { Usage } from '@runyard/protocol';
 import { EngineError } from '../engine-error.ts';
+import { encodeToolNames, toolNameCodec } from './tool-wire-names.ts';
 
 export interface ModelCandidate {
   /** `provider/model`, as the agent names it. */
@@ -48,6 +49,17 @@ const maxDelayMs = 30_000;
  * out the next candidate is tried. Other errors (400, 401, …) fail at once.
  */
 export async function callModel(request: ModelCallRequest): Promise<ModelStepResult> {
+  const declared = (request.options.tools ?? []).map((tool) => tool.name);
+  const codec = toolNameCodec(declared);
+  const wireRequest = { ...request, options: encodeToolNames(request.options, codec) };
+  const result = await callWithRetries(wireRequest);
+  return {
+    ...result,
+    toolCalls: result.toolCalls.map((call) => ({ ...call, toolName: codec.fromWire(call.toolName) })),
+  };
+}
+
+async function callWithRetries(request: ModelCallRequest): Promise<ModelStepResult> {
   let attempt = 0;
   let lastError: EngineError | undefined;
   for (const [candidateIndex, candidate] of request.candidates.entries()) {

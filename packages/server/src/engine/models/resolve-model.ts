@@ -22,12 +22,15 @@ export function resolveModel(
   switch (provider.kind) {
     case 'playground':
       return new PlaygroundModel(modelId);
-    case 'openai':
-      return createOpenAI({
+    case 'openai': {
+      const openai = createOpenAI({
         baseURL: provider.baseUrl ?? defaultBaseUrls.openai,
         apiKey: apiKey ?? '',
         name: provider.name,
-      }).chat(modelId);
+      });
+      // Chat completions unless the provider says otherwise: every OpenAI-style server speaks it.
+      return provider.api === 'responses' ? openai.responses(modelId) : openai.chat(modelId);
+    }
     case 'anthropic':
       return createAnthropic({ baseURL: anthropicBaseUrl(provider.baseUrl), apiKey: apiKey ?? '' })(modelId);
     case 'openai-compatible':

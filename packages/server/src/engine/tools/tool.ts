@@ -1,7 +1,8 @@
 /** What a tool sees of the run that calls it. */
 export interface ToolContext {
   workspaceId: string;
-  runId: string;
+  /** null when the tool is invoked directly (`POST /v1/tools/{name}/invoke`), outside any run. */
+  runId: string | null;
   toolCallId: string;
   /** Aborted when the run is cancelled or times out: a tool should stop its work. */
   signal: AbortSignal;

@@ -11,6 +11,8 @@ export function schemaProblems(schema: Record<string, unknown>, value: unknown):
   let validate = compiled.get(schema);
   if (validate === undefined) {
     validate = ajv.compile(schema);
+    // Ajv would keep the schema forever; registry tools are rebuilt, so only the WeakMap holds it.
+    ajv.removeSchema(schema);
     compiled.set(schema, validate);
   }
   if (validate(value)) return [];

@@ -1,16 +1,18 @@
 import type { Kysely } from 'kysely';
-import type { Provider, ProviderKind } from '@runyard/protocol';
+import type { ModelPrice, Provider, ProviderApi, ProviderKind } from '@runyard/protocol';
 import type { Database, ProviderTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
 
 const toProvider = (row: ProviderTable): Provider => ({
   id: row.id,
   name: row.name,
+  number: row.number,
   kind: row.kind as ProviderKind,
   baseUrl: row.base_url,
   apiKey: row.api_key_secret === null ? null : { secret: row.api_key_secret },
   models: parseJson<string[]>(row.models),
   requestsPerMinute: row.requests_per_minute,
+  ...readOptions(row.kind, row.options),
   builtIn: row.built_in === 1,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -20,22 +22,64 @@ const toRow = (workspaceId: string, provider: Provider): ProviderTable => ({
   id: provider.id,
   workspace_id: workspaceId,
   name: provider.name,
+  number: provider.number,
   kind: provider.kind,
   base_url: provider.baseUrl,
   api_key_secret: provider.apiKey?.secret ?? null,
   models: JSON.stringify(provider.models),
   requests_per_minute: provider.requestsPerMinute,
+  options: JSON.stringify({
+    ...(provider.api !== null && { api: provider.api }),
+    ...(Object.keys(provider.prices).length > 0 && { prices: provider.prices }),
+  }),
   built_in: provider.builtIn ? 1 : 0,
   created_at: provider.createdAt,
   updated_at: provider.updatedAt,
 });
 
+/** The `options` column; rows from before migration 0005 hold `{}`: chat completions, built-in prices. */
+function readOptions(kind: string, text: string): Pick<Provider, 'api' | 'prices'> {
+  const options = parseJson<{ api?: ProviderApi; prices?: Record<string, ModelPrice> }>(text);
+  return { api: options.api ?? (kind === 'openai' ? 'chat' : null), prices: options.prices ?? {} };
+}
+
+/** A provider before it is stored: its `number` is assigned on insert unless given. */
+export type NewProvider = Omit<Provider, 'number'> & { number?: number };
+
 export class ProviderRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(workspaceId: string, provider: Provider): Promise<Provider> {
-    await this.db.insertInto('providers').values(toRow(workspaceId, provider)).execute();
-    return provider;
+  /**
+   * `number` is the workspace's highest plus one unless given. Two concurrent creates can pick the
+   * same one: the (workspace_id, number) unique index fails the later with a unique violation,
+   * which the caller retries.
+   */
+  async create(workspaceId: string, provider: NewProvider): Promise<Provider> {
+    const created: Provider = {
+      ...provider,
+      number: provider.number ?? (await this.nextNumber(workspaceId)),
+    };
+    await this.db.insertInto('providers').values(toRow(workspaceId, created)).execute();
+    return created;
+  }
+
+  async getByNumber(workspaceId: string, number: number): Promise<Provider | undefined> {
+    const row = await this.db
+      .selectFrom('providers')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('number', '=', number)
+      .executeTakeFirst();
+    return row && toProvider(row);
+  }
+
+  private async nextNumber(workspaceId: string): Promise<number> {
+    const highest = await this.db
+      .selectFrom('providers')
+      .select((eb) => eb.fn.max('number').as('highest'))
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
+    return Number(highest?.highest ?? 0) + 1;
   }
 
   async get(workspaceId: string, name: string): Promise<Provider | undefined> {
@@ -58,6 +102,8 @@ export class ProviderRepository {
       id: _id,
       workspace_id: _workspace,
       created_at: _created,
+      // The number never changes: Make clients keep it as their connection id.
+      number: _number,
       ...changes
     } = toRow(workspaceId, provider);
     await this.db

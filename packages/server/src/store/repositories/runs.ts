@@ -1,5 +1,12 @@
 import { PostgresAdapter, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
-import type { InputMessage, OnConflict, RunError, RunOutput, RunStatus } from '@runyard/protocol';
+import type {
+  AgentSettings,
+  InputMessage,
+  OnConflict,
+  RunError,
+  RunOutput,
+  RunStatus,
+} from '@runyard/protocol';
 import type { Database, RunTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
 
@@ -9,7 +16,21 @@ export interface RunOptions {
   mode: 'wait' | 'stream' | 'background';
   onConflict: OnConflict;
   stateless: boolean;
+  /** Per-run overrides of the agent version's settings (absent on runs that have none). */
+  settings?: RunSettingsOverride;
+  /** How the callback body is rendered (engine/callback-bodies.ts); absent: the Runyard run JSON. */
+  callbackBody?: CallbackBodyFormat;
 }
+
+/** A compat surface's callback body: Make's run result, naming the thread as its client does. */
+export interface CallbackBodyFormat {
+  format: 'make';
+  /** The client's own name for the thread; absent: our thread id as a uuid. */
+  threadId?: string;
+}
+
+/** The settings a single run may override; the rest stay as the agent version froze them. */
+export type RunSettingsOverride = Pick<AgentSettings, 'temperature' | 'maxOutputTokens' | 'maxIterations'>;
 
 export interface RunRecord {
   id: string;
@@ -106,6 +127,46 @@ export interface RunProgress {
   iterations: number;
 }
 
+/**
+ * The oldest run that is queued, or running under a lease that expired (its worker died), and that
+ * no earlier active run of the same thread is ahead of.
+ */
+const claimCandidate = (db: Kysely<Database>, now: string) =>
+  db
+    .selectFrom('runs as candidate')
+    .select('candidate.id')
+    .where((eb) =>
+      eb.or([
+        eb('candidate.status', '=', 'queued'),
+        // `<=`: a lease released at `now` (releaseLeases) is claimable in that same millisecond.
+        eb.and([eb('candidate.status', '=', 'running'), eb('candidate.lease_expires_at', '<=', now)]),
+      ]),
+    )
+    // One run at a time per thread, in id order. Ids are chosen before their insert commits, so a
+    // later id can be claimed first; then an earlier one waits for it rather than running beside it.
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('runs as other')
+            .select('other.id')
+            .whereRef('other.thread_id', '=', 'candidate.thread_id')
+            .whereRef('other.id', '<>', 'candidate.id')
+            .where((inner) =>
+              inner.or([
+                inner('other.status', 'in', ['running', 'requires_action']),
+                inner.and([
+                  inner('other.status', '=', 'queued'),
+                  inner('other.id', '<', inner.ref('candidate.id')),
+                ]),
+              ]),
+            ),
+        ),
+      ),
+    )
+    .orderBy('candidate.id')
+    .limit(1);
+
 export class RunRepository {
   private readonly postgres: boolean;
 
@@ -171,6 +232,26 @@ export class RunRepository {
     return paginate(query, 'id', request, toRecord);
   }
 
+  /**
+   * Runs of a thread in creation order (ids sort by creation time), from `fromId` on, inclusive.
+   * Uses the (thread_id, id) index.
+   */
+  async listOnThread(
+    workspaceId: string,
+    threadId: string,
+    fromId: string | undefined,
+    limit: number,
+  ): Promise<RunRecord[]> {
+    let query = this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('thread_id', '=', threadId);
+    if (fromId !== undefined) query = query.where('id', '>=', fromId);
+    const rows = await query.orderBy('id', 'asc').limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
   /** Active runs of a thread, oldest first. */
   async activeOnThread(threadId: string): Promise<RunRecord[]> {
     const rows = await this.db
@@ -189,35 +270,8 @@ export class RunRepository {
    * is locked with SKIP LOCKED, so concurrent workers never claim the same run.
    */
   async claimNext(owner: string, now: string, leaseUntil: string): Promise<RunRecord | undefined> {
-    return this.db.transaction().execute(async (transaction) => {
-      let candidate = transaction
-        .selectFrom('runs')
-        .select('id')
-        .where((eb) =>
-          eb.or([
-            eb('status', '=', 'queued'),
-            // `<=`: a lease released at `now` (releaseLeases) is claimable in that same millisecond.
-            eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<=', now)]),
-          ]),
-        )
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('runs as earlier')
-                .select('earlier.id')
-                .whereRef('earlier.thread_id', '=', 'runs.thread_id')
-                .whereRef('earlier.id', '<', 'runs.id')
-                .where('earlier.status', 'in', activeStatuses),
-            ),
-          ),
-        )
-        .orderBy('id')
-        .limit(1);
-      if (this.postgres) candidate = candidate.forUpdate().skipLocked();
-      const found = await candidate.executeTakeFirst();
-      if (found === undefined) return undefined;
-      const row = await transaction
+    const claim = (db: Kysely<Database>, id: string | ReturnType<typeof claimCandidate>) =>
+      db
         .updateTable('runs')
         .set((eb) => ({
           status: 'running',
@@ -227,9 +281,19 @@ export class RunRepository {
           started_at: eb.fn.coalesce('started_at', eb.val(now)),
           updated_at: now,
         }))
-        .where('id', '=', found.id)
+        .where('id', '=', id)
         .returningAll()
         .executeTakeFirst();
+    if (!this.postgres) {
+      // One statement: it takes SQLite's write lock before it reads, so it is atomic across
+      // processes, and a worker finding nothing to claim costs one statement, not a transaction.
+      const row = await claim(this.db, claimCandidate(this.db, now));
+      return row && toRecord(row);
+    }
+    return this.db.transaction().execute(async (transaction) => {
+      const found = await claimCandidate(transaction, now).forUpdate().skipLocked().executeTakeFirst();
+      if (found === undefined) return undefined;
+      const row = await claim(transaction, found.id);
       return row && toRecord(row);
     });
   }

@@ -154,6 +154,20 @@ export class ThreadRepository {
     };
   }
 
+  /** The messages the given runs wrote into a thread, in thread order. */
+  async messagesOfRuns(workspaceId: string, threadId: string, runIds: readonly string[]): Promise<Message[]> {
+    if (runIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('thread_id', '=', threadId)
+      .where('run_id', 'in', runIds)
+      .orderBy('position', 'asc')
+      .execute();
+    return rows.map(toMessage);
+  }
+
   /** The whole history of a thread, oldest first: what the agent loop sends to the model. */
   async history(threadId: string): Promise<Message[]> {
     const rows = await this.db

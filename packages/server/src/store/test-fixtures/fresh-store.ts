@@ -76,15 +76,21 @@ export function secretInput(name: string, overrides: Partial<SecretRecord> = {})
   };
 }
 
+let providerNumber = 0;
+
 export function providerInput(name: string, overrides: Partial<Provider> = {}): Provider {
+  providerNumber += 1;
   return {
     id: newId('provider'),
     name,
+    number: providerNumber,
     kind: 'openai-compatible',
     baseUrl: 'http://127.0.0.1:9999/v1',
     apiKey: { secret: 'OPENAI_KEY' },
     models: ['gpt-x', 'gpt-y'],
     requestsPerMinute: 60,
+    api: null,
+    prices: {},
     builtIn: false,
     createdAt: timestamp(),
     updatedAt: timestamp(),

@@ -1,0 +1,147 @@
+import { builtinTools } from '../engine/tools/builtin-tools.ts';
+import type { CredentialSource } from '../engine/tools/http-auth.ts';
+import { httpOperations } from '../engine/tools/http-operations.ts';
+import { createHttpTool, type HttpOperation } from '../engine/tools/http-tool.ts';
+import { OAuth2TokenCache } from '../engine/tools/oauth2-token-cache.ts';
+import type { Tool } from '../engine/tools/tool.ts';
+import type { Store, ToolRecord } from '../store/index.ts';
+import { RunyardError } from '../shared/errors.ts';
+import type { SecretsService } from './secrets-service.ts';
+
+const maxCachedVersions = 500;
+
+/** `billing.createInvoice` → `billing`; `shout` → `shout`. */
+export function baseToolName(callableName: string): string {
+  const dot = callableName.indexOf('.');
+  return dot === -1 ? callableName : callableName.slice(0, dot);
+}
+
+/** The callable names of a registry tool: itself, or `<name>.<operationId>` per OpenAPI operation. */
+export function callableNames(record: ToolRecord): string[] {
+  try {
+    return httpOperations(record.name, record.config).map((operation) => operation.name);
+  } catch {
+    return [];
+  }
+}
+
+export interface UnknownToolName {
+  index: number;
+  name: string;
+  /** For an OpenAPI tool named without an operation: the names it offers. */
+  operations?: string[];
+}
+
+/** The names in `names` that are neither built-in nor callable from this workspace's registry. */
+export async function unknownToolNames(
+  store: Store,
+  workspaceId: string,
+  names: readonly string[],
+): Promise<UnknownToolName[]> {
+  const wanted = names.filter((name) => !builtinTools.has(name));
+  if (wanted.length === 0) return [];
+  const records = await store.tools.findMany(workspaceId, wanted.map(baseToolName));
+  const callable = new Map(records.map((record) => [record.name, callableNames(record)]));
+  const unknown: UnknownToolName[] = [];
+  names.forEach((name, index) => {
+    if (builtinTools.has(name)) return;
+    const offered = callable.get(baseToolName(name));
+    if (offered?.includes(name) === true) return;
+    unknown.push({
+      index,
+      name,
+      ...(offered !== undefined &&
+        offered.length > 0 &&
+        name === baseToolName(name) && { operations: offered }),
+    });
+  });
+  return unknown;
+}
+
+/**
+ * Builds the tools a run (or a direct invocation) calls: built-ins, then registry tools by their
+ * callable names. Credentials are not read here: each http tool asks for its secrets when it is
+ * executed, so a resolved tool holds none. One OAuth2 token cache serves the whole process.
+ */
+export class ToolRegistry {
+  /** Operations per immutable version (`<id>:<version>`): parsed once, and stable schema objects. */
+  private readonly operations = new Map<string, HttpOperation[]>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: SecretsService,
+    private readonly tokens: OAuth2TokenCache = new OAuth2TokenCache(),
+  ) {}
+
+  /** The tools with these names; unknown names are left out (the engine tells the model). */
+  async resolve(workspaceId: string, names: readonly string[]): Promise<Map<string, Tool>> {
+    const tools = new Map<string, Tool>();
+    const wanted = names.filter((name) => !builtinTools.has(name));
+    const records =
+      wanted.length === 0 ? [] : await this.store.tools.findMany(workspaceId, wanted.map(baseToolName));
+    const byName = new Map(records.map((record) => [record.name, record]));
+    const source = this.credentialSource(workspaceId);
+    for (const name of names) {
+      const builtin = builtinTools.get(name);
+      if (builtin !== undefined) {
+        tools.set(name, builtin);
+        continue;
+      }
+      const record = byName.get(baseToolName(name));
+      if (record === undefined) continue;
+      const operation = this.operationsOf(record).find((candidate) => candidate.name === name);
+      if (operation !== undefined) tools.set(name, createHttpTool(operation, source));
+    }
+    return tools;
+  }
+
+  async resolveOne(workspaceId: string, name: string): Promise<Tool | undefined> {
+    return (await this.resolve(workspaceId, [name])).get(name);
+  }
+
+  private operationsOf(record: ToolRecord): HttpOperation[] {
+    const key = `${record.id}:${record.latestVersion}`;
+    let operations = this.operations.get(key);
+    if (operations === undefined) {
+      try {
+        operations = httpOperations(record.name, record.config);
+      } catch {
+        operations = [];
+      }
+    }
+    // Most recently used last; the oldest entry goes first.
+    this.operations.delete(key);
+    this.operations.set(key, operations);
+    for (const oldest of this.operations.keys()) {
+      if (this.operations.size <= maxCachedVersions) break;
+      this.operations.delete(oldest);
+    }
+    return operations;
+  }
+
+  private credentialSource(workspaceId: string): CredentialSource {
+    return {
+      reveal: (secretName) => this.secrets.reveal(workspaceId, secretName),
+      tokens: this.tokens,
+      scope: workspaceId,
+    };
+  }
+}
+
+/** The 400 for an agent that names tools nobody can call: one issue per name, at `tools.<index>`. */
+export function unknownToolsError(unknown: readonly UnknownToolName[]): RunyardError {
+  const issues = unknown.map((item) => ({
+    path: `tools.${item.index}`,
+    message:
+      item.operations === undefined
+        ? `no tool named '${item.name}' exists in this workspace`
+        : `'${item.name}' has operations: name them, e.g. '${item.operations.slice(0, 3).join("', '")}'`,
+    code: 'invalid_value',
+  }));
+  const names = unknown.map((item) => `'${item.name}'`).join(', ');
+  return new RunyardError('VALIDATION_FAILED', `tools: unknown tools ${names}`, {
+    location: 'body',
+    issues,
+    unknownTools: unknown.map((item) => item.name),
+  });
+}

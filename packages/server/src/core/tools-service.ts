@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  CreateTool,
+  InvokeToolResult,
+  Tool,
+  ToolConfig,
+  ToolVersion,
+  UpdateTool,
+} from '@runyard/protocol';
+import { builtinTools } from '../engine/tools/builtin-tools.ts';
+import { inputIssues } from '../engine/tools/input-issues.ts';
+import type { Tool as EngineTool } from '../engine/tools/tool.ts';
+import { ToolError } from '../engine/tools/tool-error.ts';
+import {
+  isUniqueViolation,
+  type Page,
+  type PageRequest,
+  type Store,
+  type ToolRecord,
+} from '../store/index.ts';
+import { RunyardError, conflict, invalidField, notFound } from '../shared/errors.ts';
+import type { Caller } from './caller.ts';
+import { nowIso } from './clock.ts';
+import { newId } from './ids.ts';
+import type { SecretsService } from './secrets-service.ts';
+import {
+  mergeToolChange,
+  normalizeToolConfig,
+  operationViews,
+  secretReferencesOf,
+  toolContentHash,
+} from './tool-config.ts';
+import { callableNames, type ToolRegistry } from './tool-registry.ts';
+
+/** Without If-Match, a change that loses a race to another writer is re-applied on the fresh state. */
+const maxWriteAttempts = 25;
+
+export function toTool(record: ToolRecord): Tool {
+  return {
+    id: record.id,
+    name: record.name,
+    kind: record.kind,
+    builtIn: false,
+    description: record.config.description,
+    version: record.latestVersion,
+    config: record.config,
+    operations: operationViews(record.name, record.config),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+function builtinView(tool: EngineTool): Tool {
+  return {
+    id: null,
+    name: tool.name,
+    kind: 'builtin',
+    builtIn: true,
+    description: tool.description,
+    version: null,
+    config: null,
+    operations: [{ name: tool.name, description: tool.description, inputSchema: tool.inputSchema }],
+    createdAt: null,
+    updatedAt: null,
+  };
+}
+
+/** The registry of a workspace's tools: CRUD with immutable versions, and direct invocation. */
+export class ToolsService {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: SecretsService,
+    private readonly registry: ToolRegistry,
+  ) {}
+
+  async create(caller: Caller, input: CreateTool): Promise<Tool> {
+    const { name, kind: _kind, ...fields } = input;
+    if (builtinTools.has(name)) {
+      throw conflict(`'${name}' is the name of a built-in tool`, { name });
+    }
+    const config = normalizeToolConfig(name, fields);
+    await this.checkSecrets(caller.workspaceId, config);
+    const now = nowIso();
+    const record: ToolRecord = {
+      id: newId('tool'),
+      name,
+      kind: config.kind,
+      latestVersion: 1,
+      revision: 1,
+      createdAt: now,
+      updatedAt: now,
+      config,
+    };
+    try {
+      await this.store.transaction(async (store) => {
+        await store.tools.insert(caller.workspaceId, record);
+        await store.tools.insertVersion({
+          toolId: record.id,
+          version: 1,
+          contentHash: toolContentHash(config),
+          config,
+          createdAt: now,
+        });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`a tool named '${name}' already exists`, { name });
+      throw error;
+    }
+    return toTool(record);
+  }
+
+  /** Built-in tools first (in a fixed order), then the registry, newest first. The cursor is the last name or id. */
+  async list(caller: Caller, request: PageRequest): Promise<Page<Tool>> {
+    const builtins = [...builtinTools.values()].map(builtinView);
+    let start = 0;
+    let registryCursor: string | undefined;
+    if (request.cursor !== undefined) {
+      const index = builtins.findIndex((tool) => tool.name === request.cursor);
+      start = index === -1 ? builtins.length : index + 1;
+      if (index === -1) registryCursor = request.cursor;
+    }
+    const fromBuiltins = builtins.slice(start, start + request.limit);
+    const remaining = request.limit - fromBuiltins.length;
+    if (remaining === 0) {
+      const more =
+        start + request.limit < builtins.length ||
+        (await this.store.tools.list(caller.workspaceId, { limit: 1 })).data.length > 0;
+      return { data: fromBuiltins, nextCursor: more ? (fromBuiltins.at(-1)?.name ?? null) : null };
+    }
+    const page = await this.store.tools.list(caller.workspaceId, {
+      limit: remaining,
+      cursor: registryCursor,
+    });
+    return { data: [...fromBuiltins, ...page.data.map(toTool)], nextCursor: page.nextCursor };
+  }
+
+  async get(caller: Caller, name: string): Promise<Tool> {
+    const builtin = builtinTools.get(name);
+    if (builtin !== undefined) return builtinView(builtin);
+    return toTool(await this.require(caller.workspaceId, name));
+  }
+
+  /** A change to the definition adds a version; the same definition again changes nothing. */
+  async update(caller: Caller, name: string, change: UpdateTool): Promise<Tool> {
+    this.refuseBuiltin(name, 'changed');
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await this.require(caller.workspaceId, name);
+      const config = normalizeToolConfig(name, mergeToolChange(current.config, change));
+      if (toolContentHash(config) === toolContentHash(current.config)) return toTool(current);
+      await this.checkSecrets(caller.workspaceId, config);
+      await this.checkAgentsKeepTheirTools(caller.workspaceId, { ...current, config });
+      const updatedAt = nowIso();
+      const latestVersion = current.latestVersion + 1;
+      const written = await this.store
+        .transaction(async (store) => {
+          await store.tools.insertVersion({
+            toolId: current.id,
+            version: latestVersion,
+            contentHash: toolContentHash(config),
+            config,
+            createdAt: updatedAt,
+          });
+          // Roll the version back with the transaction when another writer won.
+          if (
+            !(await store.tools.update(caller.workspaceId, current.id, current.revision, {
+              latestVersion,
+              updatedAt,
+            }))
+          ) {
+            throw new StaleWrite();
+          }
+        })
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof StaleWrite || isUniqueViolation(error)) return false;
+            throw error;
+          },
+        );
+      if (written) {
+        return toTool({ ...current, config, latestVersion, revision: current.revision + 1, updatedAt });
+      }
+      if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
+    }
+  }
+
+  /** Refused while an agent's draft, staging or production version names the tool or one of its operations. */
+  async delete(caller: Caller, name: string): Promise<void> {
+    this.refuseBuiltin(name, 'deleted');
+    for (let attempt = 1; ; attempt += 1) {
+      const deleted = await this.store.transaction(async (store) => {
+        const current = await store.tools.find(caller.workspaceId, name);
+        if (current === undefined) throw notFound('tool', name);
+        const uses = await store.tools.agentsUsing(caller.workspaceId, name);
+        if (uses.length > 0) {
+          throw conflict(`tool '${name}' is used by agents`, { agents: uses.map((use) => use.slug) });
+        }
+        return store.tools.softDelete(caller.workspaceId, current.id, current.revision, nowIso());
+      });
+      if (deleted) return;
+      if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
+    }
+  }
+
+  /** Newest first; a built-in tool has none. */
+  async listVersions(caller: Caller, name: string): Promise<ToolVersion[]> {
+    if (builtinTools.has(name)) return [];
+    const tool = await this.require(caller.workspaceId, name);
+    return this.store.tools.listVersions(tool.id);
+  }
+
+  /**
+   * Calls one tool (`shout`, `billing.createInvoice`, `echo`) as a model's call would be made:
+   * the same input check, the same credentials, the same result. A tool that produces no result
+   * answers 502 TOOL_FAILED; an HTTP error status of the tool's API is a result.
+   */
+  async invoke(
+    caller: Caller,
+    name: string,
+    input: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<InvokeToolResult> {
+    const tool = await this.registry.resolveOne(caller.workspaceId, name);
+    if (tool === undefined) throw notFound('tool', name);
+    const issues = inputIssues(tool.inputSchema, input);
+    if (issues.length > 0) {
+      const [first] = issues;
+      const label = (path: string) => (path === '' ? 'input' : `input.${path}`);
+      throw new RunyardError(
+        'VALIDATION_FAILED',
+        `${label(first?.path ?? '')}: ${first?.message ?? 'is invalid'}`,
+        {
+          location: 'body',
+          issues: issues.map((issue) => ({
+            path: label(issue.path),
+            message: issue.message,
+            code: 'invalid_value',
+          })),
+        },
+      );
+    }
+    const started = performance.now();
+    try {
+      const output = await tool.execute(input, {
+        workspaceId: caller.workspaceId,
+        runId: null,
+        toolCallId: `invoke_${randomUUID()}`,
+        signal,
+      });
+      return {
+        tool: name,
+        output: output === undefined ? null : output,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (error instanceof ToolError && error.reason === 'invalid-input')
+        throw invalidField('input', error.message);
+      const reason = error instanceof ToolError ? error.reason : 'error';
+      const message = error instanceof Error ? error.message : String(error);
+      throw new RunyardError('TOOL_FAILED', `tool '${name}' failed: ${message}`, { tool: name, reason });
+    }
+  }
+
+  private async require(workspaceId: string, name: string): Promise<ToolRecord> {
+    const tool = await this.store.tools.find(workspaceId, name);
+    if (tool === undefined) throw notFound('tool', name);
+    return tool;
+  }
+
+  private refuseBuiltin(name: string, verb: string): void {
+    if (builtinTools.has(name)) throw conflict(`the built-in tool '${name}' cannot be ${verb}`, { name });
+  }
+
+  private async checkSecrets(workspaceId: string, config: ToolConfig): Promise<void> {
+    for (const { field, secret } of secretReferencesOf(config.auth)) {
+      if (!(await this.secrets.exists(workspaceId, secret))) {
+        throw invalidField(field, `no secret named '${secret}' exists in this workspace`);
+      }
+    }
+  }
+
+  /** A new version must keep every operation an agent names (an OpenAPI document may drop some). */
+  private async checkAgentsKeepTheirTools(workspaceId: string, next: ToolRecord): Promise<void> {
+    const uses = await this.store.tools.agentsUsing(workspaceId, next.name);
+    if (uses.length === 0) return;
+    const offered = new Set(callableNames(next));
+    const lost = uses.filter((use) => use.tools.some((tool) => !offered.has(tool)));
+    if (lost.length > 0) {
+      const tools = [
+        ...new Set(lost.flatMap((use) => use.tools.filter((tool) => !offered.has(tool)))),
+      ].sort();
+      throw conflict(`the change removes tools that agents use: ${tools.join(', ')}`, {
+        agents: lost.map((use) => use.slug),
+        tools,
+      });
+    }
+  }
+}
+
+class StaleWrite extends Error {}

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { ToolAuth } from '@runyard/protocol';
+import { CredentialScrubber } from './credential-scrubber.ts';
+import {
+  HttpAuthenticator,
+  networkReason,
+  type AppliedCredentials,
+  type CredentialSource,
+} from './http-auth.ts';
+import { placeInput, type InputPlan, type PlacedInput } from './http-input.ts';
+import { readBody, toResult, type HttpToolResult } from './http-response.ts';
+import { sendOutbound } from './outbound.ts';
+import type { Tool, ToolContext } from './tool.ts';
+import { ToolError } from './tool-error.ts';
+
+/** One callable HTTP operation: a `kind: http` tool, or one operation of its OpenAPI document. */
+export interface HttpOperation {
+  /** The callable name: `shout`, or `billing.createInvoice`. */
+  name: string;
+  description: string;
+  baseUrl: string;
+  plan: InputPlan;
+  auth: ToolAuth;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxRetries: number;
+}
+
+export const defaultTimeoutMs = 30_000;
+export const defaultMaxResponseBytes = 100_000;
+export const defaultMaxRetries = 2;
+export const maxRedirects = 5;
+/** Retried after a 5xx or a connection failure: repeating them cannot do the work twice. */
+export const idempotentMethods: readonly string[] = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'];
+const retryBaseMs = 200;
+const retryCapMs = 2_000;
+const defaultAccept = 'application/json, text/plain;q=0.9, */*;q=0.5';
+/** What APIs that deduplicate by key accept (Stripe: up to 255 characters). */
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
+
+/** Builds the Tool the engine calls; credentials are read in `execute`, at call time. */
+export function createHttpTool(operation: HttpOperation, source: CredentialSource): Tool {
+  return {
+    name: operation.name,
+    description: operation.description,
+    inputSchema: operation.plan.modelSchema,
+    execute: (input, context) =>
+      callHttp(
+        operation,
+        source,
+        input as Record<string, unknown>,
+        context.signal,
+        idempotencyKeyOf(context),
+      ),
+  };
+}
+
+/**
+ * The `Idempotency-Key` of one tool call. A call interrupted by a crash has not finished, so the
+ * worker that resumes the run executes it again (at-least-once); the key is what lets the API apply
+ * it once. `<runId>:<toolCallId>` is the same on every attempt: the toolCallId comes from the model's
+ * step, which is journaled (`step-end`) before any of its tool calls starts. A direct invoke has no
+ * run: its toolCallId is fresh per invoke, so is its key. A toolCallId a header cannot carry (or too
+ * long a key) is replaced by its SHA-256, which is just as stable.
+ */
+export function idempotencyKeyOf(context: Pick<ToolContext, 'runId' | 'toolCallId'>): string {
+  const key = context.runId === null ? context.toolCallId : `${context.runId}:${context.toolCallId}`;
+  if (idempotencyKeyPattern.test(key)) return key;
+  const digest = createHash('sha256').update(context.toolCallId).digest('hex');
+  return context.runId === null ? digest : `${context.runId}:${digest}`;
+}
+
+/**
+ * One call: place the input, add credentials, send (following redirects), retry idempotent methods
+ * after a 5xx or a connection failure with backoff, and refetch an OAuth2 token once after a 401.
+ * Every request of the call (retries and redirect hops included) carries `idempotencyKey`, unless the
+ * input places an `Idempotency-Key` header of its own. Any non-2xx answer is a result, not an error:
+ * the model reads the status and reacts.
+ */
+export async function callHttp(
+  operation: HttpOperation,
+  source: CredentialSource,
+  input: Record<string, unknown>,
+  signal: AbortSignal,
+  idempotencyKey: string,
+): Promise<HttpToolResult> {
+  const scrubber = new CredentialScrubber();
+  const authenticator = new HttpAuthenticator(operation.auth, source, scrubber);
+  const retryable = idempotentMethods.includes(operation.plan.method);
+  try {
+    const placed = placeInput(operation.plan, operation.baseUrl, input);
+    placed.headers = { 'idempotency-key': idempotencyKey, ...placed.headers };
+    let refreshed = false;
+    for (let attempt = 0; ;) {
+      const credentials = await authenticator.credentials(signal, operation.timeoutMs);
+      let result: HttpToolResult;
+      try {
+        result = await sendFollowingRedirects(operation, placed, credentials, scrubber, signal);
+      } catch (error) {
+        if (error instanceof ToolError && error.reason === 'unreachable' && retryable) {
+          if (attempt < operation.maxRetries) {
+            await backoff(attempt, signal);
+            attempt += 1;
+            continue;
+          }
+        }
+        throw error;
+      }
+      if (result.status === 401 && authenticator.refreshable && !refreshed) {
+        // The cached token may have been revoked early: one fresh token, one more try.
+        refreshed = true;
+        authenticator.invalidate();
+        continue;
+      }
+      if (result.status >= 500 && retryable && attempt < operation.maxRetries) {
+        await backoff(attempt, signal);
+        attempt += 1;
+        continue;
+      }
+      return result;
+    }
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (error instanceof ToolError) throw new ToolError(error.reason, scrubber.scrub(error.message));
+    throw new ToolError('error', scrubber.scrub(error instanceof Error ? error.message : String(error)));
+  }
+}
+
+/** Redirects are followed here, one `sendOutbound` per hop; credentials go only to the tool's own origin. */
+async function sendFollowingRedirects(
+  operation: HttpOperation,
+  placed: PlacedInput,
+  credentials: AppliedCredentials,
+  scrubber: CredentialScrubber,
+  signal: AbortSignal,
+): Promise<HttpToolResult> {
+  const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(operation.timeoutMs)]);
+  const origin = placed.url.origin;
+  let url = placed.url;
+  let method: string = operation.plan.method;
+  let body = placed.body;
+  let headers: Record<string, string> = { accept: defaultAccept, ...placed.headers };
+  for (let hop = 0; ; hop += 1) {
+    const onOrigin = url.origin === origin;
+    const target = new URL(url);
+    if (onOrigin) for (const [name, value] of credentials.query) target.searchParams.set(name, value);
+    const where = `${method} ${target.origin}${target.pathname}`;
+    let response: Response;
+    try {
+      response = await sendOutbound(
+        { method, url: target, headers: onOrigin ? { ...headers, ...credentials.headers } : headers, body },
+        attemptSignal,
+      );
+    } catch (error) {
+      throw failure(error, signal, where, operation.timeoutMs);
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel().catch(() => undefined);
+      if (hop >= maxRedirects) {
+        throw new ToolError('too-many-redirects', `${where} redirected more than ${maxRedirects} times`);
+      }
+      url = new URL(location, target);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ToolError('unreachable', `${where} redirected to an unsupported ${url.protocol} URL`);
+      }
+      // 303, and 301/302 after a POST, continue as GET without the body (as browsers do).
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
+        if (method !== 'HEAD') method = 'GET';
+        body = undefined;
+        const { 'content-type': _contentType, ...rest } = headers;
+        headers = rest;
+      }
+      continue;
+    }
+    try {
+      const read = await readBody(response, operation.maxResponseBytes);
+      return toResult(response, read, scrubber);
+    } catch (error) {
+      throw failure(error, signal, where, operation.timeoutMs);
+    }
+  }
+}
+
+function failure(error: unknown, signal: AbortSignal, where: string, timeoutMs: number): unknown {
+  if (signal.aborted) return signal.reason;
+  if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return new ToolError('timeout', `${where} did not answer within ${timeoutMs} ms`);
+  }
+  return new ToolError('unreachable', `${where} could not be reached: ${networkReason(error)}`);
+}
+
+/** 200 ms, 400 ms, 800 ms… (capped at 2 s), with up to 50 % jitter; ends early when the run does. */
+async function backoff(attempt: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  const delayMs = Math.min(retryCapMs, retryBaseMs * 2 ** attempt) * (1 + Math.random() / 2);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }, delayMs);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
