@@ -1,125 +1,36 @@
 /**
- * `npm run bench`: agent create+get throughput of a real Runyard server (embedded SQLite) against a
- * bare-Fastify floor, driven by the same bounded load loop from this process over loopback.
- * BENCH_PAIRS (default 2000), BENCH_CONCURRENCY (default 8) and BENCH_DEADLINE_MS (default 60000) tune it.
+ * `npm run bench`: every benchmark in turn, or the ones named (`npm run bench -- run-overhead`).
+ * Each prints its table, its ratio to its floor and PASS/MISS per target; a summary of the targets
+ * of all of them ends the output. See bench/README.md.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { createLogger, loadConfig, startServer } from '@runyard/server';
-import { startFloorServer } from './floor-server.ts';
-import { runLoad, type LoadResult } from './load.ts';
+import { runAgentCrudBench } from './agent-crud.ts';
+import { formatTargets, type TargetResult } from './report.ts';
+import { runRunOverheadBench } from './run-overhead.ts';
 
-const pairs = positiveInteger('BENCH_PAIRS', 2000);
-const concurrency = positiveInteger('BENCH_CONCURRENCY', 8);
-const deadlineMs = positiveInteger('BENCH_DEADLINE_MS', 60_000);
-const warmupPairs = Math.min(200, pairs);
-const adminKey = 'ry_bench_bootstrap_key_0123456789abcdef';
+const benchmarks: Record<string, () => Promise<TargetResult[]>> = {
+  'agent-crud': runAgentCrudBench,
+  'run-overhead': runRunOverheadBench,
+};
 
-function positiveInteger(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} must be a positive whole number`);
-  return parsed;
-}
-
-/** One operation: create an agent, then read it back by slug. Both answers are checked. */
-function createAndGet(baseUrl: string, headers: Record<string, string>, prefix: string) {
-  return async (index: number) => {
-    const slug = `${prefix}-${index}`;
-    const created = await fetch(`${baseUrl}/v1/agents`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        slug,
-        name: `Bench ${index}`,
-        model: 'playground/playground',
-        instructions: 'Answer in one sentence.',
-        tags: ['bench'],
-      }),
-    });
-    if (created.status !== 201)
-      throw new Error(`create ${slug}: HTTP ${created.status} ${await created.text()}`);
-    await created.arrayBuffer();
-    const read = await fetch(`${baseUrl}/v1/agents/${slug}`, { headers });
-    if (read.status !== 200) throw new Error(`get ${slug}: HTTP ${read.status} ${await read.text()}`);
-    const body = (await read.json()) as { slug?: unknown };
-    if (body.slug !== slug) throw new Error(`get ${slug}: answered ${String(body.slug)}`);
-  };
-}
-
-async function measure(label: string, operation: (index: number) => Promise<void>): Promise<LoadResult> {
-  // Warm-up on its own slugs (JIT, connection pool, SQLite page cache), not measured.
-  await runLoad({
-    operations: warmupPairs,
-    concurrency,
-    deadlineMs,
-    operation: (index) => operation(-index - 1),
-  });
-  const result = await runLoad({ operations: pairs, concurrency, deadlineMs, operation });
-  if (result.completed < pairs) {
-    process.stdout.write(
-      `note: ${label} hit the ${deadlineMs} ms deadline after ${result.completed} pairs\n`,
-    );
-  }
-  return result;
-}
-
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runyard-bench-'));
-const config = loadConfig({
-  RUNYARD_PORT: '0',
-  RUNYARD_HOST: '127.0.0.1',
-  RUNYARD_DATA_DIR: dataDir,
-  RUNYARD_BOOTSTRAP_KEY: adminKey,
-  RUNYARD_LOG_LEVEL: 'warn',
-  RUNYARD_RATE_LIMIT_PER_MINUTE: '0',
-});
-const runyard = await startServer(config, { logger: createLogger(config), announce: () => undefined });
-const floor = await startFloorServer();
-
-try {
-  process.stdout.write(
-    `Runyard bench: ${pairs} agent create+get pairs, concurrency ${concurrency}, ${warmupPairs} warm-up pairs, ` +
-      `Node ${process.version}, ${os.cpus().length} CPUs, loopback, client in the same process\n\n`,
+const requested = process.argv.slice(2);
+const unknown = requested.filter((name) => !(name in benchmarks));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ')}\n`,
   );
-  const floorResult = await measure('bare fastify', createAndGet(floor.url, {}, 'floor'));
-  const runyardResult = await measure(
-    'runyard',
-    createAndGet(runyard.url!, { authorization: `Bearer ${adminKey}` }, 'bench'),
-  );
-
-  const rows: [string, LoadResult][] = [
-    ['bare fastify (in memory)', floorResult],
-    ['runyard (SQLite)', runyardResult],
-  ];
-  const header = ['target', 'pairs', 'seconds', 'pairs/s', 'requests/s', 'p50 ms', 'p99 ms', 'max ms'];
-  const lines = rows.map(([label, result]) => [
-    label,
-    String(result.completed),
-    (result.elapsedMs / 1000).toFixed(2),
-    result.operationsPerSecond.toFixed(0),
-    (result.operationsPerSecond * 2).toFixed(0),
-    result.p50Ms.toFixed(2),
-    result.p99Ms.toFixed(2),
-    result.maxMs.toFixed(2),
-  ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...lines.map((line) => line[column]!.length)),
-  );
-  const format = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-      .join('  ');
-  process.stdout.write(`${format(header)}\n${widths.map((width) => '-'.repeat(width)).join('  ')}\n`);
-  for (const line of lines) process.stdout.write(`${format(line)}\n`);
-  const ratio = runyardResult.operationsPerSecond / floorResult.operationsPerSecond;
-  process.stdout.write(
-    `\nrunyard / bare fastify, agent create+get throughput: ${ratio.toFixed(3)} ` +
-      `(${(ratio * 100).toFixed(1)}% of the floor)\n`,
-  );
-} finally {
-  await runyard.close();
-  await floor.app.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  process.exit(2);
 }
+const names = requested.length === 0 ? Object.keys(benchmarks) : requested;
+
+process.stdout.write(
+  `Runyard benchmarks: ${names.join(', ')}; Node ${process.version}, ${os.cpus().length} CPUs, ` +
+    `load ${os.loadavg()[0]?.toFixed(2)}\n`,
+);
+const summary: string[] = [];
+for (const name of names) {
+  process.stdout.write(`\n== ${name} ==\n`);
+  const results = await benchmarks[name]!();
+  summary.push(results.length === 0 ? `${name}: no targets\n` : `${name}:\n${formatTargets(results)}`);
+}
+process.stdout.write(`\n== targets ==\n${summary.join('')}`);
