@@ -2,7 +2,7 @@
  * run-overhead: what a Runyard run costs beyond its model calls. A `mode: wait` run of an agent with
  * the echo tool (two model calls: a tool call, then the answer) against a fake OpenAI-compatible
  * server on loopback that answers at once, beside the floor: the same two model calls made directly
- * from this process with the same AI SDK model. The server runs as its own process (`runyard start`,
+ * from this process with the same AI SDK model and the same fetch (engine/models/node-fetch.ts). The server runs as its own process (`runyard start`,
  * embedded SQLite, every run and event durably stored), so its CPU time and RSS come from /proc.
  * Knobs: see bench/README.md.
  */
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBenchProcess, type BenchProcess } from './child-process.ts';
 import { createJsonClient, type JsonClient } from './http-client.ts';
-import { createNodeHttpFetch } from './node-http-fetch.ts';
+import { createNodeFetch } from '../packages/server/src/engine/models/node-fetch.ts';
 import { percentile, runLoad, type LoadResult } from './load.ts';
 import { fixed, formatTable, formatTargets, positiveInteger, type TargetResult } from './report.ts';
 import {
@@ -65,6 +65,7 @@ export async function runRunOverheadBench(): Promise<TargetResult[]> {
     readyPattern: /listening (http:\/\/\S+)/,
   });
   let server: BenchProcess | undefined;
+  let engineFetch: ReturnType<typeof createNodeFetch> | undefined;
   const clients: JsonClient[] = [];
   try {
     server = await startBenchProcess({
@@ -104,7 +105,9 @@ export async function runRunOverheadBench(): Promise<TargetResult[]> {
         `soak: ${soakRounds} × ${soakMs} ms at c=16; server: runyard start (embedded SQLite, own process)\n\n`,
     );
     const measure = measurer(server, model);
-    const floor = floorRun(model.ready);
+    // The engine's fetch, so the floor is the same two calls as Runyard makes them.
+    engineFetch = createNodeFetch();
+    const floor = floorRun(model.ready, engineFetch.fetch);
     const stateless = runyardRun(wide, { stateless: true });
 
     const phases: Phase[] = [];
@@ -113,17 +116,13 @@ export async function runRunOverheadBench(): Promise<TargetResult[]> {
     for (const concurrency of throughputConcurrencies) {
       phases.push(await measure(`floor c=${concurrency}`, floor, { concurrency, durationMs }));
     }
-    // Not a target: how much of the floor's CPU time is undici's fetch (see README.md).
-    const nodeHttpFetch = createNodeHttpFetch(16);
-    try {
-      const leanFloor = floorRun(model.ready, nodeHttpFetch.fetch);
-      await warmUp(leanFloor, Math.min(warmupRuns, 300));
-      const lean = await measure('floor c=16, node:http fetch', leanFloor, { concurrency: 16, durationMs });
-      lean.note = 'the floor with a node:http fetch instead of undici: not a target, a pointer (README.md)';
-      phases.push(lean);
-    } finally {
-      nodeHttpFetch.close();
-    }
+    // Not a target: what the engine's fetch saves over undici's (see README.md).
+    const undiciFloor = floorRun(model.ready, globalThis.fetch);
+    await warmUp(undiciFloor, Math.min(warmupRuns, 300));
+    const undici = await measure('floor c=16, undici fetch', undiciFloor, { concurrency: 16, durationMs });
+    undici.note =
+      "the floor with undici's fetch instead of the engine's: not a target, a pointer (README.md)";
+    phases.push(undici);
 
     await warmUp(stateless, warmupRuns);
     const runyardC1 = await measure('runyard c=1', runyardRun(serial, { stateless: true }), {
@@ -260,6 +259,7 @@ export async function runRunOverheadBench(): Promise<TargetResult[]> {
     return results;
   } finally {
     for (const client of clients) client.close();
+    engineFetch?.close();
     await server?.stop();
     await model.stop();
     if (profileDir !== undefined && profileDir !== '') {

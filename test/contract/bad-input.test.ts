@@ -49,6 +49,7 @@ const providerParams = () => ({ name: 'fixture-provider' });
 const threadParams = (fixtures: Fixtures) => ({ threadId: fixtures.threadId });
 const runParams = (fixtures: Fixtures) => ({ runId: fixtures.runId });
 const toolParams = () => ({ name: 'fixture-tool' });
+const policyParams = () => ({ name: 'fixture-policy' });
 
 /** A route missing here fails the suite: a new route needs its valid input before it can be fed bad input. */
 const routeInputs: Record<string, RouteInput> = {
@@ -112,6 +113,18 @@ const routeInputs: Record<string, RouteInput> = {
     body: { input: { text: 'hello' } },
     checkedByHandler: ['input'],
   },
+  refreshTool: { params: toolParams, body: {} },
+  createPolicy: {
+    body: {
+      name: 'new-policy',
+      rules: [{ effect: 'allow', resource: 'https://api.example.com/**', operations: ['GET'] }],
+    },
+  },
+  listPolicies: {},
+  getPolicy: { params: policyParams },
+  updatePolicy: { params: policyParams, body: { description: 'changed' } },
+  deletePolicy: { params: policyParams },
+  listAudit: {},
 };
 
 /** What a generated request must get: the status (and code, when one is certain). */
@@ -620,6 +633,12 @@ describe.each(backendNames)('bad input on %s', (backend) => {
       baseUrl: 'http://127.0.0.1:9',
       auth: { type: 'bearer', token: { secret: 'fixture-secret' } },
     });
+    await admin.policies.create({
+      name: 'fixture-policy',
+      rules: [{ effect: 'deny', resource: 'tool:fixture-*', operations: ['*'] }],
+    });
+    // One decision in the audit log (echo, allowed by default), so a list of it is not empty.
+    await admin.tools.invoke('echo', { text: 'audited' });
     const thread = await send(server.url, {
       method: 'POST',
       path: '/v1/threads',
@@ -681,7 +700,11 @@ describe.each(backendNames)('bad input on %s', (backend) => {
     expect(before.providers).toHaveLength(2);
     expect(before.apiKeys).toHaveLength(2);
     expect(before.workspaces).toHaveLength(2);
-    expect(before.tools.map((tool) => tool.name)).toEqual(['echo', 'current_time', 'fixture-tool']);
+    expect(before.tools.filter((tool) => tool.builtIn !== true).map((tool) => tool.name)).toEqual([
+      'fixture-tool',
+    ]);
+    expect(before.policies.map((policy) => policy.name)).toEqual(['fixture-policy']);
+    expect(before.audit.map((entry) => entry.toolName)).toEqual(['echo']);
   });
 
   for (const [operationId, route] of Object.entries(routes) as [string, RouteDefinition][]) {

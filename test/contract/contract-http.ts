@@ -99,6 +99,9 @@ export interface WorkspaceSnapshot {
   runs: Record<string, unknown>[];
   tools: Record<string, unknown>[];
   toolVersions: Record<string, unknown[]>;
+  policies: Record<string, unknown>[];
+  /** Policy decisions: a request that is refused decides nothing. */
+  audit: Record<string, unknown>[];
 }
 
 /**
@@ -149,6 +152,8 @@ export async function snapshotWorkspace(
     runs: await listAll(baseUrl, apiKey, '/v1/runs'),
     tools,
     toolVersions,
+    policies: await listAll(baseUrl, apiKey, '/v1/policies'),
+    audit: await listAll(baseUrl, apiKey, '/v1/audit'),
   };
 }
 

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, errorCodes, runErrorCatalogue, type ErrorCode } from '@runyard/protocol';
 import {
@@ -12,6 +14,26 @@ import {
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { unusedPort } from '../support/ports.ts';
+
+/** A loopback HTTP server that only counts what reaches it. */
+async function startCountingServer(): Promise<{
+  url: string;
+  requests: () => number;
+  close: () => Promise<void>;
+}> {
+  let count = 0;
+  const server = http.createServer((_request, response) => {
+    count += 1;
+    response.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => count,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 import { expectCatalogueError, send, type RawRequest, type RawResponse } from './contract-http.ts';
 
 const markdown = fs.readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -259,20 +281,70 @@ describe.each(backendNames)('error codes over HTTP on %s', (backend) => {
   });
 
   it.skipIf(skip)('TOOL_FAILED when a tool invoked directly cannot reach its API', async () => {
-    await server.admin.tools.create({
-      name: 'unreachable-tool',
-      kind: 'http',
-      baseUrl: `http://127.0.0.1:${await unusedPort()}`,
-      maxRetries: 0,
+    const baseUrl = `http://127.0.0.1:${await unusedPort()}`;
+    await server.admin.tools.create({ name: 'unreachable-tool', kind: 'http', baseUrl, maxRetries: 0 });
+    // Allowed by a rule naming the loopback host, so the request is really attempted.
+    await server.admin.policies.create({
+      name: 'unreachable-allowed',
+      rules: [{ effect: 'allow', resource: `${baseUrl}/**`, operations: ['*'] }],
     });
     const { error } = await expectCode('TOOL_FAILED', {
       method: 'POST',
       path: '/v1/tools/unreachable-tool/invoke',
       apiKey: server.adminKey,
-      json: { input: {} },
+      json: { input: {}, policies: ['unreachable-allowed'] },
     });
     expect(error.details).toEqual({ tool: 'unreachable-tool', reason: 'unreachable' });
-    await expect(server.admin.tools.invoke('unreachable-tool')).rejects.toBeInstanceOf(InternalServerError);
+    await expect(
+      server.admin.tools.invoke('unreachable-tool', {}, { policies: ['unreachable-allowed'] }),
+    ).rejects.toBeInstanceOf(InternalServerError);
+  });
+
+  it.skipIf(skip)('POLICY_DENIED when a policy refuses a tool invoked directly', async () => {
+    const target = await startCountingServer();
+    try {
+      await server.admin.tools.create({ name: 'guarded-tool', kind: 'http', baseUrl: target.url });
+      await server.admin.policies.create({
+        name: 'deny-guarded',
+        rules: [
+          { effect: 'allow', resource: `${target.url}/**`, operations: ['*'] },
+          { effect: 'deny', resource: 'tool:guarded-*', operations: ['*'] },
+        ],
+      });
+      // No policy: nothing allows the request (network access is denied by default).
+      const byDefault = await expectCode('POLICY_DENIED', {
+        method: 'POST',
+        path: '/v1/tools/guarded-tool/invoke',
+        apiKey: server.adminKey,
+        json: { input: {} },
+      });
+      expect(byDefault.error.details).toEqual({
+        tool: 'guarded-tool',
+        reason: 'policy-denied',
+        resource: `${target.url}/`,
+      });
+      // A deny rule on the tool: the rule that decided is named.
+      const byRule = await expectCode('POLICY_DENIED', {
+        method: 'POST',
+        path: '/v1/tools/guarded-tool/invoke',
+        apiKey: server.adminKey,
+        json: { input: {}, policies: ['deny-guarded'] },
+      });
+      expect(byRule.error.details).toEqual({
+        tool: 'guarded-tool',
+        reason: 'policy-denied',
+        resource: 'tool:guarded-tool',
+        policy: 'deny-guarded',
+        rule: 1,
+      });
+      expect(errorCatalogue.POLICY_DENIED.retryable).toBe(false);
+      await expect(
+        server.admin.tools.invoke('guarded-tool', {}, { policies: ['deny-guarded'] }),
+      ).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect(target.requests(), 'a refused call sends nothing').toBe(0);
+    } finally {
+      await target.close();
+    }
   });
 
   it.skipIf(skip)(

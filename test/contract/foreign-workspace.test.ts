@@ -39,6 +39,10 @@ interface Fixtures {
   runId: string;
   toolId: string;
   toolName: string;
+  policyId: string;
+  policyName: string;
+  /** A's one audit entry (a direct invoke of echo). */
+  auditId: string;
 }
 
 type Expectation =
@@ -65,6 +69,7 @@ const staleEtag = (a: Fixtures) => ({ 'if-match': a.agentEtag });
 const threadOfA = (a: Fixtures) => ({ threadId: a.threadId });
 const runOfA = (a: Fixtures) => ({ runId: a.runId });
 const toolOfA = (a: Fixtures) => ({ name: a.toolName });
+const policyOfA = (a: Fixtures) => ({ name: a.policyName });
 /** An agent of B's own (created with B's key before the walk). */
 const ownAgent = 'b-runner';
 
@@ -158,6 +163,11 @@ const table: Record<string, readonly Exercise[]> = {
         tools: ['echo', a.toolName],
       }),
       expect: { outcome: 'error', code: 'VALIDATION_FAILED', field: 'tools.1' },
+    },
+    {
+      // A's policies are unknown to B's agents.
+      body: (a) => ({ slug: 'b-agent', name: 'B', model: 'playground/playground', policies: [a.policyName] }),
+      expect: { outcome: 'error', code: 'VALIDATION_FAILED', field: 'policies.0' },
     },
     {
       body: (a) => ({ slug: a.otherAgentSlug, name: 'B', model: 'playground/playground' }),
@@ -316,7 +326,44 @@ const table: Record<string, readonly Exercise[]> = {
   ],
   deleteTool: [{ params: toolOfA, expect: notFound }],
   listToolVersions: [{ params: toolOfA, expect: notFound }],
-  invokeTool: [{ params: toolOfA, body: () => ({ input: {} }), expect: notFound }],
+  invokeTool: [
+    { params: toolOfA, body: () => ({ input: {} }), expect: notFound },
+    {
+      // A built-in B may call, under a policy of A's: unknown, and echo does not run.
+      params: () => ({ name: 'echo' }),
+      body: (a) => ({ input: { text: 'x' }, policies: [a.policyName] }),
+      expect: { outcome: 'error', code: 'VALIDATION_FAILED', field: 'policies.0' },
+    },
+  ],
+  refreshTool: [{ params: toolOfA, body: () => ({}), expect: notFound }],
+
+  createPolicy: [
+    {
+      body: (a) => ({ name: a.policyName, rules: [] }),
+      expect: { outcome: 'created-in-own-workspace', status: 201, foreignId: (a) => a.policyId },
+    },
+  ],
+  listPolicies: [{ expect: { outcome: 'list-excludes', foreignIds: (a) => [a.policyId] } }],
+  getPolicy: [{ params: policyOfA, expect: notFound }],
+  updatePolicy: [
+    {
+      params: policyOfA,
+      body: () => ({ rules: [{ effect: 'allow', resource: 'tool:*' }] }),
+      expect: notFound,
+    },
+  ],
+  deletePolicy: [{ params: policyOfA, expect: notFound }],
+  listAudit: [
+    { expect: { outcome: 'list-excludes', foreignIds: (a) => [a.auditId] } },
+    {
+      query: (a) => ({ agent: a.otherAgentSlug }),
+      expect: { outcome: 'list-excludes', foreignIds: (a) => [a.auditId] },
+    },
+    {
+      query: (a) => ({ runId: a.runId }),
+      expect: { outcome: 'list-excludes', foreignIds: (a) => [a.auditId] },
+    },
+  ],
 
   runStarterKit: [
     {
@@ -423,6 +470,13 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       auth: { type: 'bearer', token: { secret: 'fixture-secret' } },
     });
     await admin.tools.update('fixture-tool', { timeoutMs: 5000 });
+    const policy = await admin.policies.create({
+      name: 'fixture-policy',
+      rules: [{ effect: 'allow', resource: 'tool:echo', operations: ['*'] }],
+    });
+    await admin.agents.update('fixture-other', { policies: [policy.name] });
+    await admin.tools.invoke('echo', { text: 'audited' }, { policies: [policy.name] });
+    const [audited] = (await admin.audit.list()).data;
     const playgroundA = await admin.providers.get('playground');
     const demoA = await admin.agents.get('demo');
     const thread = await send(server.url, {
@@ -469,6 +523,9 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       runId: (run.body as { id: string }).id,
       toolId: tool.id ?? '',
       toolName: tool.name,
+      policyId: policy.id,
+      policyName: policy.name,
+      auditId: audited?.id ?? '',
     };
     before = await snapshotA();
   });
@@ -506,8 +563,13 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     expect(before.threads.map((thread) => thread.id)).toEqual([fixtures.threadId]);
     expect(before.threadMessages[fixtures.threadId]?.length).toBeGreaterThanOrEqual(2);
     expect(before.runs.map((run) => run.id)).toEqual([fixtures.runId]);
-    expect(before.tools.map((tool) => tool.name)).toEqual(['echo', 'current_time', fixtures.toolName]);
+    expect(before.tools.filter((tool) => tool.builtIn !== true).map((tool) => tool.name)).toEqual([
+      fixtures.toolName,
+    ]);
     expect(before.toolVersions[fixtures.toolName]).toHaveLength(2);
+    expect(before.policies.map((policy) => policy.id)).toEqual([fixtures.policyId]);
+    expect(before.audit.map((entry) => entry.id)).toEqual([fixtures.auditId]);
+    expect(before.audit[0]).toMatchObject({ toolName: 'echo', effect: 'allow', policy: fixtures.policyName });
   });
 
   async function exercise(operationId: string, phase: 'probe' | 'create'): Promise<number> {
@@ -601,8 +663,13 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     );
     expect(b.threads.map((thread) => thread.title)).toEqual(['B thread']);
     expect(b.runs).toEqual([]);
-    expect(b.tools.map((tool) => tool.name)).toEqual(['echo', 'current_time', fixtures.toolName]);
+    expect(b.tools.filter((tool) => tool.builtIn !== true).map((tool) => tool.name)).toEqual([
+      fixtures.toolName,
+    ]);
     expect(b.tools.find((tool) => tool.name === fixtures.toolName)?.id).not.toBe(fixtures.toolId);
+    expect(b.policies.map((policy) => policy.name)).toEqual([fixtures.policyName]);
+    expect(b.policies[0]?.id).not.toBe(fixtures.policyId);
+    expect(b.audit.map((entry) => entry.id)).not.toContain(fixtures.auditId);
     expect(b.workspaces.map((workspace) => workspace.id)).toEqual([fixtures.workspaceB]);
     for (const path of [
       `/v1/agents/${fixtures.agentId}`,

@@ -241,16 +241,24 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
         },
       },
     };
+    // Egress is denied by default: the tools' loopback API (token endpoint included) is allowed.
+    await admin.policies.create({
+      name: 'tool-api',
+      rules: [{ effect: 'allow', resource: `${toolServer().url}/**`, operations: ['*'] }],
+    });
     for (const [name, fields] of Object.entries(toolAuths)) {
       await admin.tools.create({ name, kind: 'http', baseUrl: toolServer().url, ...fields });
       await admin.tools.get(name);
-      expect((await admin.tools.invoke(name)).output, name).toMatchObject({ status: 200 });
+      expect((await admin.tools.invoke(name, {}, { policies: ['tool-api'] })).output, name).toMatchObject({
+        status: 200,
+      });
     }
     await admin.agents.create({
       slug: 'tool-user',
       name: 'Tool user',
       model: 'playground/playground',
       tools: Object.keys(toolAuths),
+      policies: ['tool-api'],
     });
     const toolRun = await admin.runs.create('tool-user', {
       input: Object.keys(toolAuths)
@@ -266,6 +274,8 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
       false,
     ]);
     await admin.threads.messages(toolRun.threadId ?? '');
+    // Every outbound request was decided and audited (the URL without its query, which holds a key).
+    expect((await admin.audit.list({ runId: toolRun.id, limit: 200 })).data.length).toBeGreaterThanOrEqual(4);
     // The search below is meaningful: the tools' API received every credential, twice, and a token.
     const toolRequests = toolServer().requests;
     expect(

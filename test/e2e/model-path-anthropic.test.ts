@@ -103,6 +103,7 @@ describe.each(backendNames)('the Anthropic model path on %s', (backend) => {
         'tool-call',
         'step-end',
         'usage',
+        'policy-decision',
         'tool-result',
         'step-start',
         'text-delta…',

@@ -155,6 +155,7 @@ describe.each(backendNames)('the OpenAI model path on %s', (backend) => {
       'tool-call',
       'step-end',
       'usage',
+      'policy-decision',
       'tool-result',
       'step-start',
       'text-delta…',
@@ -162,6 +163,14 @@ describe.each(backendNames)('the OpenAI model path on %s', (backend) => {
       'usage',
       'run-end',
     ]);
+    // A local built-in with no policy bound is allowed by default, and the decision is recorded.
+    expect(events.find((event) => event.type === 'policy-decision')).toMatchObject({
+      toolCallId: 'call_echo_1',
+      toolName: 'echo',
+      resource: 'tool:echo',
+      effect: 'allow',
+      policy: null,
+    });
     expect(events.find((event) => event.type === 'tool-call')).toMatchObject({
       step: 1,
       toolCallId: 'call_echo_1',

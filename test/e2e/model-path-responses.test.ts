@@ -101,6 +101,7 @@ describe.each(backendNames)('the OpenAI Responses API on %s', (backend) => {
       'tool-call',
       'step-end',
       'usage',
+      'policy-decision',
       'tool-result',
       'step-start',
       'text-delta…',

@@ -223,12 +223,18 @@ async function deploy(model: string, chargeUrl: string) {
     },
     timeoutMs: 120_000,
   });
+  // Egress is denied by default: the loopback charge API is allowed by a rule naming its host.
+  await admin.policies.create({
+    name: 'charge-api',
+    rules: [{ effect: 'allow', resource: `${chargeUrl}/charges`, operations: ['POST'] }],
+  });
   await admin.agents.create({
     slug: 'charger',
     name: 'Charger',
     model: `openai/${model}`,
     instructions: 'Charge the card when asked to.',
     tools: ['charge'],
+    policies: ['charge-api'],
   });
   return { api, workers, admin };
 }

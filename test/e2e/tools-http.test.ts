@@ -61,10 +61,10 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
   const { skip, server } = useTestServer(backend);
 
   const invoke = async (name: string, input: Record<string, unknown> = {}) =>
-    (await server().admin.tools.invoke(name, input)).output as HttpResult;
+    (await server().admin.tools.invoke(name, input, { policies: ['loopback'] })).output as HttpResult;
   const invokeError = async (name: string, input: Record<string, unknown> = {}) => {
     const error = await server()
-      .admin.tools.invoke(name, input)
+      .admin.tools.invoke(name, input, { policies: ['loopback'] })
       .catch((caught: unknown) => caught);
     expect(error, name).toBeInstanceOf(InternalServerError);
     return error as InternalServerError;
@@ -80,6 +80,11 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
     await admin.secrets.create({ name: 'BASIC_PASSWORD', value: credentials.basicPassword });
     await admin.secrets.create({ name: 'CLIENT_SECRET', value: credentials.clientSecret });
     await connectProviders(server(), mock().url);
+    // Deny-by-default egress: the tools' loopback server is allowed by name (host and port).
+    await admin.policies.create({
+      name: 'loopback',
+      rules: [{ effect: 'allow', resource: `${toolServer().url}/**`, operations: ['*'] }],
+    });
     await create('key-header', {
       path: '/api-key/check',
       auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: { secret: 'API_KEY' }, prefix: 'Key ' },
@@ -315,6 +320,12 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
       kind: 'http',
       baseUrl: `http://127.0.0.1:${port}`,
     });
+    await server().admin.policies.update('loopback', {
+      rules: [
+        { effect: 'allow', resource: `${toolServer().url}/**`, operations: ['*'] },
+        { effect: 'allow', resource: `http://127.0.0.1:${port}/**`, operations: ['*'] },
+      ],
+    });
     const refused = await invokeError(`closed-${backend}`);
     expect(refused).toMatchObject({ details: { reason: 'unreachable' } });
     expect(refused.message).toContain('ECONNREFUSED');
@@ -418,6 +429,7 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
     async () => {
       const { admin } = server();
       await admin.agents.create({
+        policies: ['loopback'],
         slug: `http-runner-${backend}`,
         name: 'HTTP runner',
         model: 'playground/playground',
@@ -430,12 +442,17 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
       const events = await eventsOf(server(), run.id);
       const results = events.flatMap((event) => (event.type === 'tool-result' ? [event] : []));
       expect(
-        results.map((result) => [result.toolName, result.isError, (result.output as HttpResult).status]),
+        results
+          .map((result) => [result.toolName, result.isError, (result.output as HttpResult).status])
+          // The two calls run in parallel: their results are logged as each ends.
+          .sort((left, right) => String(left[0]).localeCompare(String(right[0]))),
       ).toEqual([
         ['key-header', false, 200],
         [`notes-${backend}.createNote`, false, 201],
       ]);
-      expect(echoOf(results[0]?.output).headers['x-api-key']).toBe('Key [redacted]');
+      // Found by name: the parallel calls may end in either order.
+      const keyHeader = results.find((result) => result.toolName === 'key-header');
+      expect(echoOf(keyHeader?.output).headers['x-api-key']).toBe('Key [redacted]');
       await expectRunHoldsNoCredential(server(), run);
     },
   );
@@ -447,6 +464,7 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
       mock().on({ model, predicate: afterToolResult }, { content: 'The check passed.' });
       mock().on({ model }, { toolCalls: [{ id: 'call_bearer_1', name: 'bearer-check', arguments: {} }] });
       await server().admin.agents.create({
+        policies: ['loopback'],
         slug: `http-model-${backend}`,
         name: 'HTTP model',
         model: `openai/${model}`,
@@ -491,6 +509,7 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
         { toolCalls: [{ id: 'call_note_1', name: wireName, arguments: { text: 'from the model' } }] },
       );
       await server().admin.agents.create({
+        policies: ['loopback'],
         slug: `openapi-model-${backend}`,
         name: 'OpenAPI model',
         model: `openai/${model}`,

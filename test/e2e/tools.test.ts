@@ -52,6 +52,8 @@ describe.each(backendNames)('the tool registry on %s', (backend) => {
     expect(page.data.map((tool) => [tool.name, tool.kind, tool.builtIn, tool.id, tool.version])).toEqual([
       ['echo', 'builtin', true, null, null],
       ['current_time', 'builtin', true, null, null],
+      ['memory', 'builtin', true, null, null],
+      ['http_fetch', 'builtin', true, null, null],
     ]);
     expect(page.nextCursor).toBeNull();
     const echo = await admin.tools.get('echo');
@@ -135,11 +137,17 @@ describe.each(backendNames)('the tool registry on %s', (backend) => {
       expect(versions.map((version) => version.version)).toEqual([2, 1]);
       expect(versions[0]?.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(versions[0]?.contentHash).not.toBe(versions[1]?.contentHash);
-      expect(versions[1]?.config.timeoutMs).toBe(30_000);
+      expect(versions[1]?.config).toMatchObject({ timeoutMs: 30_000 });
       expect(versions.every((version) => version.toolId === created.id)).toBe(true);
 
       const listed = await admin.tools.list();
-      expect(listed.data.map((tool) => tool.name)).toEqual(['echo', 'current_time', 'shout']);
+      expect(listed.data.map((tool) => tool.name)).toEqual([
+        'echo',
+        'current_time',
+        'memory',
+        'http_fetch',
+        'shout',
+      ]);
 
       await admin.tools.delete('shout');
       await expect(admin.tools.get('shout')).rejects.toBeInstanceOf(NotFoundError);
@@ -171,7 +179,15 @@ describe.each(backendNames)('the tool registry on %s', (backend) => {
         if (page.nextCursor === null) break;
         cursor = page.nextCursor;
       }
-      expect(names, `limit ${limit}`).toEqual(['echo', 'current_time', 'page-c', 'page-b', 'page-a']);
+      expect(names, `limit ${limit}`).toEqual([
+        'echo',
+        'current_time',
+        'memory',
+        'http_fetch',
+        'page-c',
+        'page-b',
+        'page-a',
+      ]);
     }
     for (const name of ['page-a', 'page-b', 'page-c']) await admin.tools.delete(name);
   });

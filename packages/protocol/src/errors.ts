@@ -36,6 +36,13 @@ export const errorCatalogue = {
     retryable: false,
     description: 'The API key lacks the scope this route needs; details.requiredScope names it.',
   },
+  POLICY_DENIED: {
+    status: 403,
+    category: 'user',
+    retryable: false,
+    description:
+      'An egress policy refused a tool invoked directly (denied, approval required, or an address the SSRF guard refuses); details name the reason, resource, policy and rule.',
+  },
   NOT_FOUND: {
     status: 404,
     category: 'user',

@@ -13,6 +13,8 @@ export const idPrefixes = {
   run: 'run',
   delivery: 'dlv',
   tool: 'tool',
+  policy: 'pol',
+  audit: 'aud',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

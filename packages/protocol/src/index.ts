@@ -12,3 +12,4 @@ export * from './resources/threads.ts';
 export * from './resources/runs.ts';
 export * from './resources/starter-kit.ts';
 export * from './resources/tools.ts';
+export * from './resources/policies.ts';

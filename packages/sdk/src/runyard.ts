@@ -19,6 +19,8 @@ import {
   type Tool,
   type ToolVersion,
   type InvokeToolResult,
+  type Policy,
+  type AuditEntry,
   type UpsertAgentResult,
   type Workspace,
 } from '@runyard/protocol';
@@ -153,9 +155,41 @@ export class Runyard {
     invoke: (
       name: string,
       input: Record<string, unknown> = {},
-      options: Write = {},
-    ): Promise<InvokeToolResult> =>
-      this.data(this.transport.call(routes.invokeTool, { params: { name }, body: { input }, ...options })),
+      options: Write & { policies?: string[] } = {},
+    ): Promise<InvokeToolResult> => {
+      const { policies, ...write } = options;
+      return this.data(
+        this.transport.call(routes.invokeTool, {
+          params: { name },
+          body: { input, ...(policies !== undefined && { policies }) },
+          ...write,
+        }),
+      );
+    },
+    /** Lists an MCP tool's tools again (tools/list): its operations become what the server offers now. */
+    refresh: (name: string, options: Write = {}): Promise<Tool> =>
+      this.data(this.transport.call(routes.refreshTool, { params: { name }, ...options })),
+  };
+
+  /** Named egress policies, bound to agents by `policies: [names]` (docs/architecture/policies.md). */
+  readonly policies = {
+    create: (body: BodyInputOf<typeof routes.createPolicy>, options: Write = {}): Promise<Policy> =>
+      this.data(this.transport.call(routes.createPolicy, { body, ...options })),
+    list: (query: QueryInputOf<typeof routes.listPolicies> = {}): Promise<Page<Policy>> =>
+      this.data(this.transport.call(routes.listPolicies, { query })),
+    get: (name: string): Promise<Policy> =>
+      this.data(this.transport.call(routes.getPolicy, { params: { name } })),
+    update: (name: string, body: BodyInputOf<typeof routes.updatePolicy>): Promise<Policy> =>
+      this.data(this.transport.call(routes.updatePolicy, { params: { name }, body })),
+    delete: async (name: string): Promise<void> => {
+      await this.transport.call(routes.deletePolicy, { params: { name } });
+    },
+  };
+
+  /** Policy decisions, newest first; filters: runId, agent, effect, since. */
+  readonly audit = {
+    list: (query: QueryInputOf<typeof routes.listAudit> = {}): Promise<Page<AuditEntry>> =>
+      this.data(this.transport.call(routes.listAudit, { query })),
   };
 
   readonly threads = {

@@ -62,6 +62,9 @@ export const runSchema = z
     agentId: idSchema('agent'),
     agentVersion: z.number().int().positive(),
     threadId: idSchema('thread').nullable(),
+    parentRunId: idSchema('run')
+      .nullable()
+      .describe('The run whose agent tool started this one (a child run); null for a top-level run.'),
     status: runStatusSchema,
     input: z.array(inputMessageSchema),
     output: runOutputSchema.nullable(),
@@ -112,6 +115,7 @@ export const listRunsQuerySchema = z.strictObject({
   agent: z.string().max(128).optional(),
   thread: idSchema('thread').optional(),
   status: runStatusSchema.optional(),
+  parent: idSchema('run').optional().describe('Only the child runs this run started.'),
 });
 
 export const listRunEventsQuerySchema = z.strictObject({
@@ -171,6 +175,16 @@ export const runEventSchema = z
     }),
     z.object({
       ...eventBase,
+      type: z.literal('tool-progress'),
+      /** A progress notification of a running tool call (MCP `notifications/progress`). */
+      toolCallId: z.string(),
+      toolName: z.string(),
+      progress: z.number(),
+      total: z.number().optional(),
+      message: z.string().optional(),
+    }),
+    z.object({
+      ...eventBase,
       type: z.literal('step-end'),
       step: z.number().int(),
       finishReason: z.string(),
@@ -181,6 +195,20 @@ export const runEventSchema = z
       kind: stepKindSchema.optional(),
     }),
     z.object({ ...eventBase, type: z.literal('usage'), usage: usageSchema, costUsd: z.number() }),
+    z.object({
+      ...eventBase,
+      type: z.literal('policy-decision'),
+      toolCallId: z.string(),
+      toolName: z.string(),
+      /** `tool:<name>`, or the URL of one outbound request without its query. */
+      resource: z.string(),
+      method: z.string(),
+      effect: z.enum(['allow', 'deny', 'approval_required']),
+      /** The policy of the deciding rule; null when no rule matched (the default). */
+      policy: z.string().nullable(),
+      ruleIndex: z.number().int().nullable(),
+      reason: z.string(),
+    }),
     z.object({
       ...eventBase,
       type: z.literal('approval-requested'),
@@ -195,6 +223,34 @@ export const runEventSchema = z
       message: z.string(),
       /** True when the engine retries (the same step, a fallback model); false when the run ends. */
       retrying: z.boolean(),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('child-run-start'),
+      step: z.number().int(),
+      toolCallId: z.string(),
+      runId: idSchema('run'),
+      agentId: idSchema('agent'),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('child-event'),
+      toolCallId: z.string(),
+      runId: idSchema('run'),
+      /** One event of the child's own log (text deltas are not forwarded: the child's log has them). */
+      event: z.record(z.string(), z.unknown()),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('child-run-end'),
+      step: z.number().int(),
+      toolCallId: z.string(),
+      runId: idSchema('run'),
+      status: runStatusSchema,
+      error: runErrorSchema.nullable(),
+      /** The child's usage and cost: they count in this run's (and its budgets). */
+      usage: usageSchema,
+      costUsd: z.number(),
     }),
     z.object({
       ...eventBase,

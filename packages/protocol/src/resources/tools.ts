@@ -19,12 +19,12 @@ export const callableToolNameSchema = z
   );
 
 /** `builtin` tools are part of Runyard: listed, callable, never created, changed or deleted. */
-export const toolKinds = ['http', 'builtin'] as const;
+export const toolKinds = ['http', 'agent', 'mcp', 'builtin'] as const;
 export const toolKindSchema = z.enum(toolKinds);
 export type ToolKind = z.infer<typeof toolKindSchema>;
 
-/** The kinds a client registers (`mcp`, `agent` and `client` come later). */
-export const registrableToolKinds = ['http'] as const;
+/** The kinds a client registers (`mcp` and `client` come later). */
+export const registrableToolKinds = ['http', 'agent', 'mcp'] as const;
 
 export const toolHttpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const toolHttpMethodSchema = z.enum(toolHttpMethods);
@@ -114,6 +114,45 @@ const httpFields = {
     .describe('Retries of idempotent methods after a 5xx or a connection failure; 2 by default.'),
 };
 
+/** `kind: agent`: another agent of the workspace, called with `{input}` and run as a child run. */
+const agentFields = {
+  agent: z.string().min(1).max(128).describe('The id or slug of the agent to call (stored as its id).'),
+  environment: z
+    .enum(['draft', 'staging', 'production'])
+    .describe('The version the child runs; by default production, or the newest while none is promoted.'),
+};
+
+/** A header or environment value: plain text, or a secret of the workspace read when it is used. */
+const mcpValueSchema = z.union([z.string().max(8192), secretReferenceSchema]);
+
+/** `kind: mcp`: an MCP server, over stdio (a pooled child process) or Streamable HTTP. */
+const mcpFields = {
+  transport: z
+    .enum(['stdio', 'http'])
+    .describe('stdio: a child process Runyard starts; http: a Streamable HTTP endpoint.'),
+  command: z
+    .string()
+    .min(1)
+    .max(1024)
+    .describe('stdio: the program to start (one pooled process per workspace).'),
+  args: z.array(z.string().max(4096)).max(100).describe('stdio: its arguments.'),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name'),
+      mcpValueSchema,
+    )
+    .describe(
+      'stdio: environment variables (values may be {secret}), added to a minimal PATH/HOME environment.',
+    ),
+  url: httpUrlSchema.describe('http: the Streamable HTTP endpoint of the MCP server.'),
+  headers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'must be an HTTP header name'),
+      mcpValueSchema,
+    )
+    .describe('http: headers sent with every request (values may be {secret}).'),
+};
+
 /**
  * `kind: http` is either one operation (`baseUrl`, `method`, `path`, `inputSchema`) or an OpenAPI
  * document (`openapi`). One flat object with the fields of every kind: the rules of each kind are
@@ -133,6 +172,14 @@ export const createToolSchema = z
     timeoutMs: httpFields.timeoutMs.optional(),
     maxResponseBytes: httpFields.maxResponseBytes.optional(),
     maxRetries: httpFields.maxRetries.optional(),
+    agent: agentFields.agent.optional(),
+    environment: agentFields.environment.optional(),
+    transport: mcpFields.transport.optional(),
+    command: mcpFields.command.optional(),
+    args: mcpFields.args.optional(),
+    env: mcpFields.env.optional(),
+    url: mcpFields.url.optional(),
+    headers: mcpFields.headers.optional(),
   })
   .meta({ id: 'CreateTool' });
 export type CreateTool = z.infer<typeof createToolSchema>;
@@ -150,6 +197,14 @@ export const updateToolSchema = z
     timeoutMs: httpFields.timeoutMs.nullable().optional(),
     maxResponseBytes: httpFields.maxResponseBytes.nullable().optional(),
     maxRetries: httpFields.maxRetries.nullable().optional(),
+    agent: agentFields.agent.optional(),
+    environment: agentFields.environment.nullable().optional(),
+    transport: mcpFields.transport.optional(),
+    command: mcpFields.command.nullable().optional(),
+    args: mcpFields.args.nullable().optional(),
+    env: mcpFields.env.nullable().optional(),
+    url: mcpFields.url.nullable().optional(),
+    headers: mcpFields.headers.nullable().optional(),
   })
   .meta({ id: 'UpdateTool' });
 export type UpdateTool = z.infer<typeof updateToolSchema>;
@@ -172,8 +227,42 @@ export const httpToolConfigSchema = z
   .meta({ id: 'HttpToolConfig' });
 export type HttpToolConfig = z.infer<typeof httpToolConfigSchema>;
 
-export const toolConfigSchema = httpToolConfigSchema;
-export type ToolConfig = HttpToolConfig;
+/** An agent as a tool: `agent` is the agent's id; `environment` null runs production, else the newest. */
+export const agentToolConfigSchema = z
+  .object({
+    kind: z.literal('agent'),
+    description: z.string(),
+    agent: idSchema('agent'),
+    environment: agentFields.environment.nullable(),
+  })
+  .meta({ id: 'AgentToolConfig' });
+export type AgentToolConfig = z.infer<typeof agentToolConfigSchema>;
+
+/**
+ * An MCP server; its tools are discovered (tools/list) and called as `<name>.<mcpTool>`.
+ * stdio: `url` null, `headers` {}; http: `command` null, `args` [], `env` {}.
+ */
+export const mcpToolConfigSchema = z
+  .object({
+    kind: z.literal('mcp'),
+    description: z.string(),
+    transport: z.enum(['stdio', 'http']),
+    command: z.string().nullable(),
+    args: z.array(z.string()),
+    env: z.record(z.string(), mcpValueSchema),
+    url: z.string().nullable(),
+    headers: z.record(z.string(), mcpValueSchema),
+    timeoutMs: z.number().int(),
+  })
+  .meta({ id: 'McpToolConfig' });
+export type McpToolConfig = z.infer<typeof mcpToolConfigSchema>;
+
+export const toolConfigSchema = z.discriminatedUnion('kind', [
+  httpToolConfigSchema,
+  agentToolConfigSchema,
+  mcpToolConfigSchema,
+]);
+export type ToolConfig = z.infer<typeof toolConfigSchema>;
 
 /** One tool a model can call: the tool itself, or one operation of an OpenAPI tool. */
 export const toolOperationSchema = z
@@ -197,6 +286,10 @@ export const toolSchema = z
     version: z.number().int().positive().nullable().describe('The newest version; null for built-in tools.'),
     config: toolConfigSchema.nullable().describe('The definition of the newest version; null for built-ins.'),
     operations: z.array(toolOperationSchema),
+    discoveredAt: timestampSchema
+      .nullable()
+      .optional()
+      .describe('mcp: when the operations were last listed from the server (tools/list, refresh).'),
     createdAt: timestampSchema.nullable(),
     updatedAt: timestampSchema.nullable(),
   })
@@ -222,6 +315,11 @@ export const invokeToolSchema = z
       .record(z.string(), z.unknown())
       .default({})
       .describe("Checked against the tool's inputSchema, as a model's call is."),
+    policies: z
+      .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a policy name'))
+      .max(32)
+      .default([])
+      .describe('The egress policies the call runs under, as an agent binds them; none: network is denied.'),
   })
   .meta({ id: 'InvokeTool' });
 export type InvokeTool = z.infer<typeof invokeToolSchema>;

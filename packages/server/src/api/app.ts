@@ -11,7 +11,7 @@ import { Idempotency } from './idempotency.ts';
 import { registerMakeCompat } from './compat/make/index.ts';
 import { registerRuntoolsCompat } from './compat/runtools/index.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { RateLimiter, rateLimitedAuthenticator } from './rate-limit.ts';
 import { v1Handlers } from './v1/handlers.ts';
 
 export interface AppOptions {
@@ -51,14 +51,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   registerErrorHandling(app);
+  const rateLimiter = new RateLimiter(options.rateLimitPerMinute);
   bindRoutes(app, v1Handlers(options.services), {
     services: options.services,
-    rateLimiter: new RateLimiter(options.rateLimitPerMinute),
+    rateLimiter,
     idempotency: new Idempotency(options.store, options.box),
   });
+  // The compat surfaces authenticate through the same per-key limit as /v1.
+  const surfaceServices = {
+    ...options.services,
+    auth: rateLimitedAuthenticator(options.services.auth, rateLimiter),
+  };
 
-  registerMakeCompat(app, options.services);
-  registerRuntoolsCompat(app, options.services);
+  registerMakeCompat(app, surfaceServices);
+  registerRuntoolsCompat(app, surfaceServices);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

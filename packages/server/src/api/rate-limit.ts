@@ -1,3 +1,4 @@
+import type { Authenticator } from '../core/auth-service.ts';
 import { RunyardError } from '../shared/errors.ts';
 
 /**
@@ -34,4 +35,15 @@ export class RateLimiter {
   private evict(now: number): void {
     for (const [key, window] of this.windows) if (now - window.startedAt >= 60_000) this.windows.delete(key);
   }
+}
+
+/** Authentication that also counts the request against its key's limit: what every surface uses. */
+export function rateLimitedAuthenticator(auth: Authenticator, limiter: RateLimiter): Authenticator {
+  return {
+    authenticate: async (presentedKey) => {
+      const caller = await auth.authenticate(presentedKey);
+      limiter.check(caller.keyId);
+      return caller;
+    },
+  };
 }

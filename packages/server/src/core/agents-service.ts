@@ -17,6 +17,7 @@ import { newId } from './ids.ts';
 import { assertValidOutputSchema, contentHash, diffConfigs, normalizeConfig } from './agent-config.ts';
 import type { SecretsService } from './secrets-service.ts';
 import { unknownToolsError, unknownToolNames } from './tool-registry.ts';
+import { PoliciesService } from './policies-service.ts';
 
 export interface AgentListRequest {
   limit: number;
@@ -173,8 +174,14 @@ export class AgentsService {
       const current = await this.require(caller.workspaceId, idOrSlug);
       if (ifMatch !== undefined && ifMatch !== etagOf(current))
         throw preconditionFailed(ifMatch, etagOf(current));
-      if (await this.store.agents.softDelete(caller.workspaceId, current.id, current.revision, nowIso()))
-        return;
+      // The agent's memory notes (the `memory` built-in) go with it, in the same transaction.
+      const deleted = await this.store.transaction(async (store) => {
+        if (!(await store.agents.softDelete(caller.workspaceId, current.id, current.revision, nowIso())))
+          return false;
+        await store.agentMemory.deleteAgent(caller.workspaceId, current.id);
+        return true;
+      });
+      if (deleted) return;
       if (ifMatch !== undefined || attempt >= maxWriteAttempts)
         throw preconditionFailed(ifMatch ?? '', 'changed');
     }
@@ -313,6 +320,7 @@ export class AgentsService {
     assertValidOutputSchema(config.outputSchema);
     const unknownTools = await unknownToolNames(this.store, workspaceId, config.tools);
     if (unknownTools.length > 0) throw unknownToolsError(unknownTools);
+    await new PoliciesService(this.store).assertExist(workspaceId, config.policies, 'policies');
     for (const [name, value] of Object.entries(config.env)) {
       if (typeof value === 'object' && !(await this.secrets.exists(workspaceId, value.secret))) {
         throw invalidField(

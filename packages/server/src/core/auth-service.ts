@@ -7,7 +7,12 @@ import { hashApiKey } from './crypto.ts';
 // lastUsedAt is informational: writing it at most once a minute per key keeps reads off the write path.
 const touchIntervalMs = 60_000;
 
-export class AuthService {
+/** Turns a presented API key into its caller, or throws UNAUTHENTICATED. */
+export interface Authenticator {
+  authenticate(presentedKey: string | undefined): Promise<Caller>;
+}
+
+export class AuthService implements Authenticator {
   private readonly lastTouched = new Map<string, number>();
 
   constructor(

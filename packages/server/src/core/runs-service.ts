@@ -31,6 +31,8 @@ export interface RunListRequest {
   agent?: string | undefined;
   thread?: string | undefined;
   status?: RunStatus | undefined;
+  /** Only the child runs of this run (agent tools). */
+  parent?: string | undefined;
 }
 
 /** What a run may change of its agent version's settings; validated like the agent's settings. */
@@ -173,7 +175,7 @@ export class RunsService {
     }
     const page = await this.store.runs.list(
       caller.workspaceId,
-      { agentId, threadId: request.thread, status: request.status },
+      { agentId, threadId: request.thread, status: request.status, parentRunId: request.parent },
       request,
     );
     return { ...page, data: page.data.map(toRun) };

@@ -2,9 +2,10 @@ import type { EventBus } from '../queue/event-bus.ts';
 import type { Store } from '../store/index.ts';
 import { AgentsService } from './agents-service.ts';
 import { ApiKeysService } from './api-keys-service.ts';
-import { AuthService } from './auth-service.ts';
+import { AuthService, type Authenticator } from './auth-service.ts';
 import type { SecretBox } from './crypto.ts';
 import { ModelAccess } from './model-access.ts';
+import { PoliciesService } from './policies-service.ts';
 import { ProvidersService } from './providers-service.ts';
 import { RunsService } from './runs-service.ts';
 import { SecretsService } from './secrets-service.ts';
@@ -15,7 +16,7 @@ import { ToolsService } from './tools-service.ts';
 import { WorkspacesService } from './workspaces-service.ts';
 
 export interface Services {
-  auth: AuthService;
+  auth: Authenticator;
   workspaces: WorkspacesService;
   apiKeys: ApiKeysService;
   secrets: SecretsService;
@@ -25,6 +26,7 @@ export interface Services {
   runs: RunsService;
   starterKit: StarterKitService;
   tools: ToolsService;
+  policies: PoliciesService;
   /** For the engine: models and tools of a workspace. */
   modelAccess: ModelAccess;
 }
@@ -50,6 +52,7 @@ export function createServices(
     runs: new RunsService(store, bus, box),
     starterKit: new StarterKitService(store, agents),
     tools: new ToolsService(store, secrets, toolRegistry),
+    policies: new PoliciesService(store),
     modelAccess: new ModelAccess(store, secrets, toolRegistry),
   };
 }

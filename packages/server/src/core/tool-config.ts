@@ -16,6 +16,7 @@ import {
   type HttpOperation,
 } from '../engine/tools/http-tool.ts';
 import { invalidField } from '../shared/errors.ts';
+import { agentToolOperations } from './agent-tool-config.ts';
 import { canonicalJson, sha256Hex } from './crypto.ts';
 
 /** The definition fields of a tool, as create and update send them (null: back to the default). */
@@ -75,7 +76,7 @@ export function normalizeToolConfig(toolName: string, fields: DefinitionFields):
 }
 
 /** PATCH semantics over the current definition; setting `openapi` replaces a single operation and vice versa. */
-export function mergeToolChange(current: ToolConfig, change: UpdateTool): DefinitionFields {
+export function mergeToolChange(current: HttpToolConfig, change: UpdateTool): DefinitionFields {
   const fields: Record<string, unknown> = {
     description: current.description,
     baseUrl: current.baseUrl,
@@ -121,6 +122,9 @@ export function secretReferencesOf(auth: ToolAuth): { field: string; secret: str
 
 /** The operations of a stored definition as the API shows them; [] if it no longer parses. */
 export function operationViews(toolName: string, config: ToolConfig): ToolOperation[] {
+  if (config.kind === 'agent') return agentToolOperations(toolName, config);
+  // An mcp tool's operations are what its server listed: `mcpOperationViews` of the record.
+  if (config.kind === 'mcp') return [];
   let operations: HttpOperation[];
   try {
     operations = httpOperations(toolName, config);
@@ -136,7 +140,7 @@ export function operationViews(toolName: string, config: ToolConfig): ToolOperat
   }));
 }
 
-function operationsOrThrow(toolName: string, config: ToolConfig): HttpOperation[] {
+function operationsOrThrow(toolName: string, config: HttpToolConfig): HttpOperation[] {
   try {
     return httpOperations(toolName, config);
   } catch (error) {

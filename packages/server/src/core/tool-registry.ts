@@ -1,11 +1,20 @@
+import { createAgentTool } from '../engine/tools/agent-tool.ts';
 import { builtinTools } from '../engine/tools/builtin-tools.ts';
 import type { CredentialSource } from '../engine/tools/http-auth.ts';
 import { httpOperations } from '../engine/tools/http-operations.ts';
 import { createHttpTool, type HttpOperation } from '../engine/tools/http-tool.ts';
+import {
+  McpClientPool,
+  type McpListedTool,
+  type McpServerReference,
+} from '../engine/tools/mcp/mcp-client-pool.ts';
+import { createMcpTool } from '../engine/tools/mcp/mcp-tool.ts';
+import { discoveryEgress } from '../engine/tools/mcp/discovery-egress.ts';
 import { OAuth2TokenCache } from '../engine/tools/oauth2-token-cache.ts';
 import type { Tool } from '../engine/tools/tool.ts';
 import type { Store, ToolRecord } from '../store/index.ts';
 import { RunyardError } from '../shared/errors.ts';
+import { currentDiscovery, mcpOperationViews } from './mcp-tool-config.ts';
 import type { SecretsService } from './secrets-service.ts';
 
 const maxCachedVersions = 500;
@@ -18,6 +27,8 @@ export function baseToolName(callableName: string): string {
 
 /** The callable names of a registry tool: itself, or `<name>.<operationId>` per OpenAPI operation. */
 export function callableNames(record: ToolRecord): string[] {
+  if (record.config.kind === 'agent') return [record.name];
+  if (record.config.kind === 'mcp') return mcpOperationViews(record).map((operation) => operation.name);
   try {
     return httpOperations(record.name, record.config).map((operation) => operation.name);
   } catch {
@@ -66,12 +77,74 @@ export async function unknownToolNames(
 export class ToolRegistry {
   /** Operations per immutable version (`<id>:<version>`): parsed once, and stable schema objects. */
   private readonly operations = new Map<string, HttpOperation[]>();
+  /** Discovered MCP tools per discovery (`<id>:<version>:<discoveredAt>`). */
+  private readonly mcpTools = new Map<string, McpListedTool[]>();
 
   constructor(
     private readonly store: Store,
     private readonly secrets: SecretsService,
     private readonly tokens: OAuth2TokenCache = new OAuth2TokenCache(),
+    private readonly mcp: McpClientPool = new McpClientPool(),
   ) {}
+
+  /**
+   * Lists an MCP tool's tools (`tools/list`) on the pooled connection of that version of its
+   * definition (a stdio server is spawned if none runs). A server that cannot start or answer is a
+   * ToolError; the caller decides what it means (502 on create, update and refresh).
+   */
+  discoverMcpTools(
+    workspaceId: string,
+    record: Pick<ToolRecord, 'id' | 'latestVersion' | 'config'>,
+    signal: AbortSignal,
+  ): Promise<McpListedTool[]> {
+    const server = this.mcpServer(workspaceId, record);
+    const egress =
+      server.config.transport === 'http' && server.config.url !== null
+        ? discoveryEgress(record.id, server.config.url)
+        : undefined;
+    return this.mcp.listTools(server, signal, egress);
+  }
+
+  /** Drops the pooled connection of a tool (a failed create leaves nothing running). */
+  resetMcpConnection(workspaceId: string, toolId: string): Promise<void> {
+    return this.mcp.reset(workspaceId, toolId);
+  }
+
+  /** Ends every MCP connection and stdio server process (server shutdown). */
+  closeConnections(): Promise<void> {
+    return this.mcp.close();
+  }
+
+  private mcpServer(
+    workspaceId: string,
+    record: Pick<ToolRecord, 'id' | 'latestVersion' | 'config'>,
+  ): McpServerReference {
+    if (record.config.kind !== 'mcp') throw new Error(`tool ${record.id} is not an mcp tool`);
+    return {
+      workspaceId,
+      toolId: record.id,
+      version: record.latestVersion,
+      config: record.config,
+      reveal: (secretName) => this.secrets.reveal(workspaceId, secretName),
+    };
+  }
+
+  /** The discovered tools of the newest version, as stable objects per discovery (the validator caches by schema object). */
+  private mcpToolsOf(record: ToolRecord): McpListedTool[] {
+    const discovery = currentDiscovery(record);
+    if (discovery === undefined) return [];
+    const key = `${record.id}:${record.latestVersion}:${discovery.discoveredAt}`;
+    let listed = this.mcpTools.get(key);
+    if (listed === undefined) {
+      listed = discovery.tools;
+      this.mcpTools.set(key, listed);
+      for (const oldest of this.mcpTools.keys()) {
+        if (this.mcpTools.size <= maxCachedVersions) break;
+        this.mcpTools.delete(oldest);
+      }
+    }
+    return listed;
+  }
 
   /** The tools with these names; unknown names are left out (the engine tells the model). */
   async resolve(workspaceId: string, names: readonly string[]): Promise<Map<string, Tool>> {
@@ -89,6 +162,17 @@ export class ToolRegistry {
       }
       const record = byName.get(baseToolName(name));
       if (record === undefined) continue;
+      if (record.config.kind === 'agent') {
+        if (name === record.name) tools.set(name, createAgentTool(name, record.config));
+        continue;
+      }
+      if (record.config.kind === 'mcp') {
+        const listed = this.mcpToolsOf(record).find((tool) => `${record.name}.${tool.name}` === name);
+        if (listed !== undefined) {
+          tools.set(name, createMcpTool(record.name, listed, this.mcpServer(workspaceId, record), this.mcp));
+        }
+        continue;
+      }
       const operation = this.operationsOf(record).find((candidate) => candidate.name === name);
       if (operation !== undefined) tools.set(name, createHttpTool(operation, source));
     }
@@ -104,7 +188,7 @@ export class ToolRegistry {
     let operations = this.operations.get(key);
     if (operations === undefined) {
       try {
-        operations = httpOperations(record.name, record.config);
+        operations = record.config.kind === 'http' ? httpOperations(record.name, record.config) : [];
       } catch {
         operations = [];
       }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  McpToolConfig,
   CreateTool,
   InvokeToolResult,
   Tool,
@@ -17,6 +18,7 @@ import {
   type PageRequest,
   type Store,
   type ToolRecord,
+  type McpDiscovery,
 } from '../store/index.ts';
 import { RunyardError, conflict, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
@@ -31,6 +33,17 @@ import {
   toolContentHash,
 } from './tool-config.ts';
 import { callableNames, type ToolRegistry } from './tool-registry.ts';
+import { PoliciesService } from './policies-service.ts';
+import { mergeAgentToolChange, normalizeAgentToolConfig } from './agent-tool-config.ts';
+import { canonicalJson } from './crypto.ts';
+import {
+  currentDiscovery,
+  mcpOperationViews,
+  mcpSecretReferences,
+  mergeMcpToolChange,
+  normalizeMcpToolConfig,
+  withoutMcpFields,
+} from './mcp-tool-config.ts';
 
 /** Without If-Match, a change that loses a race to another writer is re-applied on the fresh state. */
 const maxWriteAttempts = 25;
@@ -44,7 +57,9 @@ export function toTool(record: ToolRecord): Tool {
     description: record.config.description,
     version: record.latestVersion,
     config: record.config,
-    operations: operationViews(record.name, record.config),
+    operations:
+      record.config.kind === 'mcp' ? mcpOperationViews(record) : operationViews(record.name, record.config),
+    ...(record.config.kind === 'mcp' && { discoveredAt: currentDiscovery(record)?.discoveredAt ?? null }),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -74,11 +89,16 @@ export class ToolsService {
   ) {}
 
   async create(caller: Caller, input: CreateTool): Promise<Tool> {
-    const { name, kind: _kind, ...fields } = input;
+    const { name, kind, ...fields } = input;
     if (builtinTools.has(name)) {
       throw conflict(`'${name}' is the name of a built-in tool`, { name });
     }
-    const config = normalizeToolConfig(name, fields);
+    const config =
+      kind === 'agent'
+        ? await normalizeAgentToolConfig(this.store, caller.workspaceId, fields)
+        : kind === 'mcp'
+          ? normalizeMcpToolConfig(fields)
+          : normalizeToolConfig(name, withoutMcpFields(fields));
     await this.checkSecrets(caller.workspaceId, config);
     const now = nowIso();
     const record: ToolRecord = {
@@ -91,6 +111,13 @@ export class ToolsService {
       updatedAt: now,
       config,
     };
+    if (config.kind === 'mcp') {
+      // Before starting a server: a taken name is a 409 either way (the unique index decides races).
+      if ((await this.store.tools.find(caller.workspaceId, name)) !== undefined) {
+        throw conflict(`a tool named '${name}' already exists`, { name });
+      }
+      record.mcpDiscovery = await this.discover(caller.workspaceId, record, true);
+    }
     try {
       await this.store.transaction(async (store) => {
         await store.tools.insert(caller.workspaceId, record);
@@ -145,12 +172,29 @@ export class ToolsService {
     this.refuseBuiltin(name, 'changed');
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.require(caller.workspaceId, name);
-      const config = normalizeToolConfig(name, mergeToolChange(current.config, change));
+      const config =
+        current.config.kind === 'agent'
+          ? await normalizeAgentToolConfig(
+              this.store,
+              caller.workspaceId,
+              mergeAgentToolChange(current.config, change),
+            )
+          : current.config.kind === 'mcp'
+            ? normalizeMcpToolConfig(mergeMcpToolChange(current.config, change))
+            : normalizeToolConfig(name, withoutMcpFields(mergeToolChange(current.config, change)));
       if (toolContentHash(config) === toolContentHash(current.config)) return toTool(current);
       await this.checkSecrets(caller.workspaceId, config);
-      await this.checkAgentsKeepTheirTools(caller.workspaceId, { ...current, config });
-      const updatedAt = nowIso();
       const latestVersion = current.latestVersion + 1;
+      const mcpDiscovery =
+        config.kind === 'mcp'
+          ? await this.discoverChange(caller.workspaceId, current, config, latestVersion)
+          : undefined;
+      await this.checkAgentsKeepTheirTools(caller.workspaceId, {
+        ...current,
+        config,
+        ...(mcpDiscovery !== undefined && { latestVersion, mcpDiscovery }),
+      });
+      const updatedAt = nowIso();
       const written = await this.store
         .transaction(async (store) => {
           await store.tools.insertVersion({
@@ -169,6 +213,9 @@ export class ToolsService {
           ) {
             throw new StaleWrite();
           }
+          if (mcpDiscovery !== undefined) {
+            await store.tools.setMcpDiscovery(caller.workspaceId, current.id, mcpDiscovery);
+          }
         })
         .then(
           () => true,
@@ -178,7 +225,14 @@ export class ToolsService {
           },
         );
       if (written) {
-        return toTool({ ...current, config, latestVersion, revision: current.revision + 1, updatedAt });
+        return toTool({
+          ...current,
+          config,
+          latestVersion,
+          revision: current.revision + 1,
+          updatedAt,
+          ...(mcpDiscovery !== undefined && { mcpDiscovery }),
+        });
       }
       if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
     }
@@ -212,15 +266,27 @@ export class ToolsService {
   /**
    * Calls one tool (`shout`, `billing.createInvoice`, `echo`) as a model's call would be made:
    * the same input check, the same credentials, the same result. A tool that produces no result
-   * answers 502 TOOL_FAILED; an HTTP error status of the tool's API is a result.
+   * answers 502 TOOL_FAILED, one its policies refuse 403 POLICY_DENIED; an HTTP error status of the
+   * tool's API is a result.
    */
   async invoke(
     caller: Caller,
     name: string,
     input: Record<string, unknown>,
     signal: AbortSignal,
+    policyNames: readonly string[] = [],
   ): Promise<InvokeToolResult> {
-    const tool = await this.registry.resolveOne(caller.workspaceId, name);
+    const resolved = await this.registry.resolveOne(caller.workspaceId, name);
+    if (resolved === undefined) throw notFound('tool', name);
+    // Under the same policies as a run: those named in the body (none: network tools send nothing).
+    const policies = new PoliciesService(this.store);
+    await policies.assertExist(caller.workspaceId, policyNames, 'policies');
+    const tool = (
+      await policies.enforce(caller.workspaceId, new Map([[name, resolved]]), {
+        policies: policyNames,
+        agentId: null,
+      })
+    ).get(name);
     if (tool === undefined) throw notFound('tool', name);
     const issues = inputIssues(tool.inputSchema, input);
     if (issues.length > 0) {
@@ -256,6 +322,7 @@ export class ToolsService {
       if (signal.aborted) throw error;
       if (error instanceof ToolError && error.reason === 'invalid-input')
         throw invalidField('input', error.message);
+      if (error instanceof ToolError && error.refusal !== undefined) throw policyDenied(name, error);
       const reason = error instanceof ToolError ? error.reason : 'error';
       const message = error instanceof Error ? error.message : String(error);
       throw new RunyardError('TOOL_FAILED', `tool '${name}' failed: ${message}`, { tool: name, reason });
@@ -272,8 +339,71 @@ export class ToolsService {
     if (builtinTools.has(name)) throw conflict(`the built-in tool '${name}' cannot be ${verb}`, { name });
   }
 
+  /**
+   * Lists an MCP tool's tools again and keeps them as its operations (`POST /v1/tools/{name}/refresh`).
+   * The running server is asked (a stdio process is not restarted): what it offers now is what agents
+   * can name and runs can call from now on.
+   */
+  async refresh(caller: Caller, name: string): Promise<Tool> {
+    const current = await this.require(caller.workspaceId, name);
+    if (current.config.kind !== 'mcp') {
+      throw conflict(`tool '${name}' is not an mcp tool: only mcp tools discover their operations`, {
+        name,
+        kind: current.config.kind,
+      });
+    }
+    const mcpDiscovery = await this.discover(caller.workspaceId, current, false);
+    await this.store.tools.setMcpDiscovery(caller.workspaceId, current.id, mcpDiscovery);
+    return toTool({ ...current, mcpDiscovery });
+  }
+
+  /** Ends the MCP connections and stdio server processes of this process (server shutdown). */
+  closeConnections(): Promise<void> {
+    return this.registry.closeConnections();
+  }
+
+  /**
+   * `tools/list` on the server of this version of the definition. A server that cannot start or
+   * answer is a 502 TOOL_FAILED whose message says why (scrubbed of the tool's credentials).
+   */
+  private async discover(workspaceId: string, record: ToolRecord, fresh: boolean): Promise<McpDiscovery> {
+    try {
+      const tools = await this.registry.discoverMcpTools(workspaceId, record, new AbortController().signal);
+      return { version: record.latestVersion, discoveredAt: nowIso(), tools };
+    } catch (error) {
+      // A tool that is not created keeps no server running.
+      if (fresh) await this.registry.resetMcpConnection(workspaceId, record.id);
+      const reason = error instanceof ToolError ? error.reason : 'error';
+      const message = error instanceof Error ? error.message : String(error);
+      throw new RunyardError(
+        'TOOL_FAILED',
+        `tool '${record.name}': the MCP server did not list its tools: ${message}`,
+        { tool: record.name, reason },
+      );
+    }
+  }
+
+  /** A change that keeps the server (only description or timeout) keeps its tools; any other lists them again. */
+  private async discoverChange(
+    workspaceId: string,
+    current: ToolRecord,
+    config: McpToolConfig,
+    version: number,
+  ): Promise<McpDiscovery> {
+    const previous = current.config.kind === 'mcp' ? currentDiscovery(current) : undefined;
+    const sameServer =
+      current.config.kind === 'mcp' &&
+      canonicalJson({ ...current.config, description: '', timeoutMs: 0 }) ===
+        canonicalJson({ ...config, description: '', timeoutMs: 0 });
+    if (sameServer && previous !== undefined) return { ...previous, version };
+    return this.discover(workspaceId, { ...current, config, latestVersion: version }, false);
+  }
+
   private async checkSecrets(workspaceId: string, config: ToolConfig): Promise<void> {
-    for (const { field, secret } of secretReferencesOf(config.auth)) {
+    // An agent tool references no secret.
+    if (config.kind === 'agent') return;
+    const references = config.kind === 'mcp' ? mcpSecretReferences(config) : secretReferencesOf(config.auth);
+    for (const { field, secret } of references) {
       if (!(await this.secrets.exists(workspaceId, secret))) {
         throw invalidField(field, `no secret named '${secret}' exists in this workspace`);
       }
@@ -299,3 +429,15 @@ export class ToolsService {
 }
 
 class StaleWrite extends Error {}
+
+/** A refusal of the egress policy, answered as the caller's problem: nothing was sent. */
+function policyDenied(name: string, error: ToolError): RunyardError {
+  const { resource, policy, ruleIndex } = error.refusal ?? { resource: `tool:${name}` };
+  return new RunyardError('POLICY_DENIED', `tool '${name}' was refused: ${error.message}`, {
+    tool: name,
+    reason: error.reason,
+    resource,
+    ...(policy != null && { policy }),
+    ...(ruleIndex != null && { rule: ruleIndex }),
+  });
+}

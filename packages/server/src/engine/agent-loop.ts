@@ -6,7 +6,8 @@ import { summarizeHistory, type SummaryStepContext } from './history-summary.ts'
 import type { JournaledStep } from './journal.ts';
 import type { RunLog } from './run-log.ts';
 import { executeToolCalls, parseToolInput, type ToolCallRequest } from './tool-calls.ts';
-import type { Tool } from './tools/tool.ts';
+import { addChildUsage } from './child-runs.ts';
+import type { Tool, ToolRunScope } from './tools/tool.ts';
 import { schemaProblems } from './tools/validate-input.ts';
 import { budgetExceeded, repeatedToolCalls, stepLimitReached, type LoopState } from './stop-conditions.ts';
 
@@ -28,6 +29,8 @@ export interface LoopContext {
   outputSchema: Record<string, unknown> | null;
   candidates: ModelCandidate[];
   tools: ReadonlyMap<string, Tool>;
+  /** What agent and memory tools see of the run; absent: they answer that they need a run. */
+  run?: ToolRunScope | undefined;
   log: RunLog;
   /** Aborted with an EngineError (CANCELLED, RUN_TIMEOUT) as its reason. */
   signal: AbortSignal;
@@ -80,6 +83,16 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
     state,
   });
 
+  const children = context.run?.children;
+  if (children !== undefined) {
+    // Child runs (agent tools) count in this run's usage and budgets: those that ended before an
+    // interruption once here, the others as they end.
+    for (const ended of children.endedBefore) addChildUsage(state, ended.usage, ended.costUsd);
+    children.onEnded = (usage, costUsd) => {
+      addChildUsage(state, usage, costUsd);
+      context.log.emit({ type: 'usage', usage: state.usage, costUsd: state.costUsd });
+    };
+  }
   try {
     context.signal.throwIfAborted();
     if (context.summary !== undefined) {
@@ -178,6 +191,9 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
       const results = await executeToolCalls(context, step, calls, new Map());
       messages.push(results);
       produced.push(results);
+      // A child run's usage may have used up the budget.
+      const exceededByChildren = budgetExceeded(state, context.settings);
+      if (exceededByChildren !== undefined) throw new EngineError('BUDGET_EXCEEDED', exceededByChildren);
     }
   } catch (error) {
     const reason: unknown = context.signal.aborted ? context.signal.reason : error;

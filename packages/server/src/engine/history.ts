@@ -6,6 +6,7 @@ import type {
 } from '@ai-sdk/provider';
 import type { AgentSettings, InputMessage, MessagePart, MessageRole } from '@runyard/protocol';
 import { estimateTokens } from './token-estimate.ts';
+import { withoutMediaData } from './tools/mcp/mcp-result.ts';
 
 /** A message as the loop keeps it: provider-neutral parts, converted per call. */
 export interface LoopMessage {
@@ -64,7 +65,8 @@ function toModelMessage(message: LoopMessage): LanguageModelV3Message | undefine
                   type: 'tool-result' as const,
                   toolCallId: part.toolCallId,
                   toolName: part.toolName,
-                  output: toolOutput(part.output, part.isError),
+                  // Binary tool content (MCP images) reaches the model as a placeholder: mcp-result.ts.
+                  output: toolOutput(withoutMediaData(part.output), part.isError),
                 },
               ]
             : [],

@@ -1,5 +1,4 @@
 import type { Usage } from '@runyard/protocol';
-import type { Store } from '../store/index.ts';
 import builtInPrices from './prices.json' with { type: 'json' };
 
 /** What a model costs, in US dollars per million tokens. */
@@ -99,18 +98,17 @@ export function withProviderPrices(
   };
 }
 
-/** The price overrides of the providers that `references` (`provider/model`) name, by provider name. */
-export async function pricesOfProviders(
-  store: Store,
-  workspaceId: string,
-  references: readonly string[],
-): Promise<Map<string, PriceOverrides>> {
+/**
+ * The price overrides of the providers of `candidates`, by provider name: read with their models,
+ * so a run reads each provider once.
+ */
+export function pricesOfCandidates(
+  candidates: readonly { reference: string; prices?: PriceOverrides | undefined }[],
+): Map<string, PriceOverrides> {
   const prices = new Map<string, PriceOverrides>();
-  for (const reference of references) {
+  for (const { reference, prices: overrides } of candidates) {
     const name = reference.slice(0, reference.indexOf('/'));
-    if (prices.has(name)) continue;
-    const provider = await store.providers.get(workspaceId, name);
-    if (provider !== undefined) prices.set(name, provider.prices);
+    if (overrides !== undefined && !prices.has(name)) prices.set(name, overrides);
   }
   return prices;
 }

@@ -2,12 +2,14 @@ import type { AgentConfig, Run, Usage } from '@runyard/protocol';
 import type { EventBus } from '../queue/event-bus.ts';
 import type { RunRecord, Store } from '../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
+import { agentVersion } from './agent-versions.ts';
+import { ChildRuns } from './child-runs.ts';
 import { EngineError } from './engine-error.ts';
 import { fromInput } from './history.ts';
 import { prepareConversation } from './history-summary.ts';
 import { readJournal } from './journal.ts';
 import type { ModelCandidate } from './models/call-model.ts';
-import { pricesOfProviders, withProviderPrices } from './prices.ts';
+import { pricesOfCandidates, withProviderPrices } from './prices.ts';
 import { RunLog } from './run-log.ts';
 import { toRun } from './run-view.ts';
 import type { Tool } from './tools/tool.ts';
@@ -17,9 +19,15 @@ export interface EngineDependencies {
   store: Store;
   bus: EventBus;
   resolveModels: (workspaceId: string, references: readonly string[]) => Promise<ModelCandidate[]>;
-  resolveTools: (workspaceId: string, names: readonly string[]) => Promise<Map<string, Tool>>;
+  resolveTools: (
+    workspaceId: string,
+    names: readonly string[],
+    binding: { policies: readonly string[]; agentId: string | null },
+  ) => Promise<Map<string, Tool>>;
   costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
   newMessageId: () => string;
+  /** Ids of child runs (agent tools, engine/child-runs.ts). */
+  newRunId: () => string;
   /** Called once a run with a callback URL has ended and its end is stored (callbacks hook in here). */
   onRunEnded?: (run: Run) => void;
 }
@@ -41,10 +49,11 @@ export async function executeRun(
 ): Promise<void> {
   const { store, bus } = dependencies;
   // Only an execution writes a run's events (a run cancelled while queued ends there and is never
-  // claimed), so on its first claim a run has none: the log is read only to resume.
-  const events = claimed.claims > 1 ? await store.runEvents.list(claimed.id, 0, 1_000_000) : [];
+  // claimed), so a run on its first claim has none: the log is read only when it may be resumed,
+  // i.e. claimed again, or executed without a claim of its own.
+  const events = claimed.claims === 1 ? [] : await store.runEvents.list(claimed.id, 0, 1_000_000);
   const log = new RunLog(claimed.id, store, bus, events.at(-1)?.seq ?? 0);
-  const version = await store.agents.getVersion(claimed.agentId, claimed.agentVersion);
+  const version = await agentVersion(store, claimed.agentId, claimed.agentVersion);
   if (version === undefined) {
     await finish(
       dependencies,
@@ -90,6 +99,7 @@ export async function executeRun(
     } else {
       const models = [config.model, ...(config.settings.fallbackModels ?? [])];
       const conversation = await prepareConversation(store, claimed, config.settings, events);
+      const candidates = await dependencies.resolveModels(claimed.workspaceId, models);
       outcome = await runAgentLoop({
         workspaceId: claimed.workspaceId,
         runId: claimed.id,
@@ -99,15 +109,22 @@ export async function executeRun(
         journal: readJournal(events),
         settings: config.settings,
         outputSchema: config.outputSchema,
-        candidates: await dependencies.resolveModels(claimed.workspaceId, models),
-        tools: await dependencies.resolveTools(claimed.workspaceId, config.tools),
+        candidates,
+        tools: await dependencies.resolveTools(claimed.workspaceId, config.tools, {
+          policies: config.policies,
+          agentId: claimed.agentId,
+        }),
+        run: {
+          agentId: claimed.agentId,
+          threadId: claimed.threadId,
+          depth: claimed.depth ?? 0,
+          memory: store.agentMemory,
+          children: new ChildRuns(dependencies, claimed, log, events, executeRun),
+        },
         log,
         signal: runSignal,
         // A provider's own prices win over the table start.ts prices with.
-        costOf: withProviderPrices(
-          dependencies.costOf,
-          await pricesOfProviders(store, claimed.workspaceId, models),
-        ),
+        costOf: withProviderPrices(dependencies.costOf, pricesOfCandidates(candidates)),
         onProgress: (state) =>
           store.runs.recordProgress(
             claimed.id,

@@ -36,7 +36,9 @@ export class RunLog {
     if (event.type === 'text-delta') {
       this.timer ??= setTimeout(() => this.startFlush(), deltaBatchMs);
     } else {
-      if (this.timer !== undefined) clearTimeout(this.timer as NodeJS.Timeout);
+      // clearTimer, not clearTimeout: the timer may be an Immediate, which clearTimeout leaves
+      // scheduled and then out of reach, to flush in the middle of `finish`.
+      this.clearTimer();
       this.timer = setImmediate(() => this.startFlush());
     }
     return numbered;
@@ -60,8 +62,13 @@ export class RunLog {
     write: (store: Store, events: RunEvent[]) => Promise<void>,
   ): Promise<RunEvent[]> {
     this.clearTimer();
-    // Earlier batches first: the log is written in seq order.
-    await this.writing;
+    // Earlier batches first: the log is written, and published, in seq order. A batch started
+    // while waiting is waited for too, or the end would commit (and be published) before it.
+    let writing: Promise<void>;
+    do {
+      writing = this.writing;
+      await writing;
+    } while (writing !== this.writing);
     if (this.failure !== undefined) throw this.failure;
     const pending = this.pending;
     this.pending = [];

@@ -8,6 +8,7 @@ export function toRun(record: RunRecord): Run {
     agentId: record.agentId,
     agentVersion: record.agentVersion,
     threadId: record.threadId,
+    parentRunId: record.parentRunId ?? null,
     status: record.status,
     input: record.input,
     output: record.output,

@@ -40,6 +40,13 @@ export class RunWorker {
     () => (this.claimPass = this.claimLoop()),
     (error) => this.options.onError(error, 'claiming runs'),
   );
+  /**
+   * Whether the last claim pass stopped because the concurrency was used, not because nothing was
+   * left: then a run may be waiting that no later signal announces, so a run's end starts a pass.
+   * Any other pass ended on an empty claim, and a run queued since then signals; except a run
+   * queued behind another on its thread (one at a time per thread), which that run's end unblocks.
+   */
+  private stoppedAtLimit = false;
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -103,7 +110,13 @@ export class RunWorker {
 
   private async claimLoop(): Promise<void> {
     const { store } = this.dependencies;
-    while (this.accepting && this.inFlight.size < this.options.concurrency) {
+    this.stoppedAtLimit = false;
+    for (;;) {
+      if (!this.accepting) return;
+      if (this.inFlight.size >= this.options.concurrency) {
+        this.stoppedAtLimit = true;
+        return;
+      }
       const now = Date.now();
       const claimed = await store.runs.claimNext(
         this.owner,
@@ -122,7 +135,7 @@ export class RunWorker {
         .catch((error: unknown) => this.options.onError(error, `executing run ${claimed.id}`))
         .finally(() => {
           this.inFlight.delete(claimed.id);
-          this.pump();
+          if (this.stoppedAtLimit || claimed.threadId !== null) this.pump();
         });
     }
   }

@@ -1,7 +1,7 @@
 import type { MessagePart } from '@runyard/protocol';
 import type { LoopMessage } from './history.ts';
 import type { RunLog } from './run-log.ts';
-import type { Tool } from './tools/tool.ts';
+import type { Tool, ToolRunScope } from './tools/tool.ts';
 import { schemaProblems } from './tools/validate-input.ts';
 
 export interface ToolCallRequest {
@@ -16,6 +16,8 @@ interface ToolCallContext {
   workspaceId: string;
   runId: string;
   tools: ReadonlyMap<string, Tool>;
+  /** The calling run, for agent and memory tools. */
+  run?: ToolRunScope | undefined;
   log: RunLog;
   signal: AbortSignal;
 }
@@ -44,7 +46,7 @@ export async function executeToolCalls(
   const results = await Promise.all(
     calls.map(async (call): Promise<MessagePart> => {
       const done = finished.get(call.toolCallId);
-      const result = done ?? (await executeOne(context, call));
+      const result = done ?? (await executeOne(context, call, step));
       if (done === undefined) {
         context.log.emit({
           type: 'tool-result',
@@ -63,6 +65,7 @@ export async function executeToolCalls(
 async function executeOne(
   context: ToolCallContext,
   call: ToolCallRequest,
+  step: number,
 ): Promise<{ output: unknown; isError: boolean }> {
   context.signal.throwIfAborted();
   const tool = context.tools.get(call.toolName);
@@ -80,6 +83,16 @@ async function executeOne(
       runId: context.runId,
       toolCallId: call.toolCallId,
       signal: context.signal,
+      run: context.run,
+      step,
+      reportProgress: (progress) =>
+        context.log.emit({
+          type: 'tool-progress',
+          toolCallId: call.toolCallId,
+          toolName: call.toolName,
+          ...progress,
+        }),
+      onPolicyDecision: (decision) => context.log.emit({ type: 'policy-decision', ...decision }),
     });
     return { output: output === undefined ? null : output, isError: false };
   } catch (error) {

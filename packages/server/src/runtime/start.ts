@@ -102,9 +102,11 @@ export async function startServer(
         bus,
         resolveModels: (workspaceId, references) =>
           services.modelAccess.resolveModels(workspaceId, references),
-        resolveTools: (workspaceId, names) => services.modelAccess.resolveTools(workspaceId, names),
+        resolveTools: (workspaceId, names, binding) =>
+          services.modelAccess.resolveTools(workspaceId, names, binding),
         costOf: (reference, usage) => costOf(usage, priceOf(reference.slice(reference.indexOf('/') + 1))),
         newMessageId: () => newId('message'),
+        newRunId: () => newId('run'),
         // The run's first callback attempt was made due when its end was stored: look for it now.
         onRunEnded: () => scheduler.pump(),
       },
@@ -190,6 +192,8 @@ export async function startServer(
           await app.close();
           clearTimeout(grace);
         }
+        // After the runs and requests that use them: ends every MCP stdio server process.
+        await services.tools.closeConnections();
         await bus.close();
         await database.close();
       })();

@@ -16,4 +16,6 @@ export type {
   RunSettingsOverride,
   CallbackBodyFormat,
 } from './repositories/runs.ts';
-export type { ToolRecord, ToolRow, ToolUse } from './repositories/tools.ts';
+export type { McpDiscoveredTool, McpDiscovery, ToolRecord, ToolRow, ToolUse } from './repositories/tools.ts';
+export type { AuditFilter } from './repositories/policies.ts';
+export type { MemoryEntry, MemoryScope } from './repositories/agent-memory.ts';

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Table shapes, identical on SQLite and PostgreSQL: timestamps are ISO-8601 UTC text (they sort
@@ -172,6 +172,23 @@ export interface RunTable {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  /** The run whose agent tool started this child run, and that tool call (migration 0007). */
+  parent_run_id: Generated<string | null>;
+  parent_tool_call_id: Generated<string | null>;
+  /** Ancestors of the run: 0 for a top-level run. */
+  depth: Generated<number>;
+}
+
+/** A note of the `memory` built-in; `scope` is `agent` or `thread:<id>` (migration 0007). */
+export interface AgentMemoryTable {
+  workspace_id: string;
+  agent_id: string;
+  scope: string;
+  thread_id: string | null;
+  key: string;
+  /** JSON text. */
+  value: string;
+  updated_at: string;
 }
 
 export interface RunEventTable {
@@ -203,6 +220,8 @@ export interface ToolTable {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  /** mcp tools (migration 0008): JSON of the last tools/list answer (`McpDiscovery`); null otherwise. */
+  mcp_discovery: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ToolVersionTable {
@@ -211,6 +230,33 @@ export interface ToolVersionTable {
   content_hash: string;
   /** JSON: the definition, with secret references (never values). */
   config: string;
+  created_at: string;
+}
+
+export interface PolicyTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  /** JSON: the rules, as validated by the protocol schema. */
+  rules: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditEntryTable {
+  id: string;
+  workspace_id: string;
+  run_id: string | null;
+  agent_id: string | null;
+  tool_call_id: string;
+  tool_name: string;
+  resource: string;
+  method: string;
+  effect: string;
+  policy: string | null;
+  rule_index: number | null;
+  reason: string;
   created_at: string;
 }
 
@@ -242,6 +288,9 @@ export interface Database {
   run_deliveries: RunDeliveryTable;
   tools: ToolTable;
   tool_versions: ToolVersionTable;
+  agent_memory: AgentMemoryTable;
+  policies: PolicyTable;
+  audit_entries: AuditEntryTable;
   runyard_migrations: MigrationTable;
   instance: InstanceTable;
 }

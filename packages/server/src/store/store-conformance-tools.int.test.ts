@@ -1,4 +1,4 @@
-import type { ToolConfig } from '@runyard/protocol';
+import type { HttpToolConfig, ToolConfig } from '@runyard/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable } from '../../../../test/support/backends.ts';
 import { newId } from '../core/ids.ts';
@@ -14,7 +14,7 @@ import {
   type FreshStore,
 } from './test-fixtures/fresh-store.ts';
 
-function toolConfig(overrides: Partial<ToolConfig> = {}): ToolConfig {
+function toolConfig(overrides: Partial<HttpToolConfig> = {}): HttpToolConfig {
   return {
     kind: 'http',
     description: 'Looks things up.',
@@ -36,6 +36,7 @@ function toolRow(name: string, overrides: Partial<ToolRow> = {}): ToolRow {
     id: newId('tool'),
     name,
     kind: 'http',
+    mcpDiscovery: null,
     latestVersion: 1,
     revision: 1,
     createdAt: timestamp(),
@@ -127,7 +128,7 @@ describe.each(backendNames)('store conformance on %s: tools', (backend) => {
       expect(await store.tools.getVersion(row.id, 2)).toEqual(second);
       expect(await store.tools.getVersion(row.id, 3)).toBeUndefined();
       // Still version 1 until the tool moves.
-      expect((await store.tools.find(workspaceId, 'things'))?.config.timeoutMs).toBe(30_000);
+      expect((await store.tools.find(workspaceId, 'things'))?.config).toMatchObject({ timeoutMs: 30_000 });
       expect(
         await store.tools.update(workspaceId, row.id, 1, { latestVersion: 2, updatedAt: timestamp(10) }),
       ).toBe(true);

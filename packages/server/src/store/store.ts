@@ -14,6 +14,8 @@ import { RunEventRepository } from './repositories/run-events.ts';
 import { RunDeliveryRepository } from './repositories/run-deliveries.ts';
 import { CompatReferenceRepository } from './repositories/compat-references.ts';
 import { ToolRepository } from './repositories/tools.ts';
+import { PolicyRepository } from './repositories/policies.ts';
+import { AgentMemoryRepository } from './repositories/agent-memory.ts';
 
 /** Every query Runyard makes, grouped by table. The same code runs on SQLite and PostgreSQL. */
 export class Store {
@@ -31,6 +33,8 @@ export class Store {
   readonly runDeliveries: RunDeliveryRepository;
   readonly compatReferences: CompatReferenceRepository;
   readonly tools: ToolRepository;
+  readonly policies: PolicyRepository;
+  readonly agentMemory: AgentMemoryRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -50,6 +54,8 @@ export class Store {
     this.runDeliveries = new RunDeliveryRepository(db);
     this.compatReferences = new CompatReferenceRepository(db);
     this.tools = new ToolRepository(db);
+    this.policies = new PolicyRepository(db);
+    this.agentMemory = new AgentMemoryRepository(db);
   }
 
   /**

@@ -13,6 +13,7 @@ export function v1Handlers({
   runs,
   starterKit,
   tools,
+  policies,
 }: Services): Handlers {
   /** wait: 200 with the ended run; stream: its event log as SSE; background: 202 at once. */
   const startRun = async (
@@ -143,8 +144,21 @@ export function v1Handlers({
       body: { data: await tools.listVersions(caller, params.name) },
     }),
     invokeTool: async ({ caller, params, body, signal }) => ({
-      body: await tools.invoke(caller, params.name, body.input, signal),
+      body: await tools.invoke(caller, params.name, body.input, signal, body.policies),
     }),
+    refreshTool: async ({ caller, params }) => ({ body: await tools.refresh(caller, params.name) }),
+
+    createPolicy: async ({ caller, body }) => ({ body: await policies.create(caller, body) }),
+    listPolicies: async ({ caller, query }) => ({ body: await policies.list(caller, query) }),
+    getPolicy: async ({ caller, params }) => ({ body: await policies.get(caller, params.name) }),
+    updatePolicy: async ({ caller, params, body }) => ({
+      body: await policies.update(caller, params.name, body),
+    }),
+    deletePolicy: async ({ caller, params }) => {
+      await policies.delete(caller, params.name);
+      return {};
+    },
+    listAudit: async ({ caller, query }) => ({ body: await policies.audit(caller, query) }),
 
     runStarterKit: async ({ caller }) => {
       const result = await starterKit.apply(caller);

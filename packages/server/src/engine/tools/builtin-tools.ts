@@ -1,4 +1,6 @@
+import { memoryTool } from './memory-tool.ts';
 import type { Tool } from './tool.ts';
+import { httpFetchTool } from './http-fetch-tool.ts';
 
 const echo: Tool = {
   name: 'echo',
@@ -40,5 +42,5 @@ const currentTime: Tool = {
 
 /** Tools every workspace has, by name. */
 export const builtinTools: ReadonlyMap<string, Tool> = new Map(
-  [echo, currentTime].map((tool) => [tool.name, tool]),
+  [echo, currentTime, memoryTool, httpFetchTool].map((tool) => [tool.name, tool]),
 );

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ToolAuth } from '@runyard/protocol';
 import type { CredentialScrubber } from './credential-scrubber.ts';
 import type { IssuedToken, OAuth2TokenCache } from './oauth2-token-cache.ts';
+import type { EgressGuard } from '../policies/egress-guard.ts';
 import { sendOutbound } from './outbound.ts';
 import { ToolError } from './tool-error.ts';
 
@@ -33,6 +34,8 @@ export class HttpAuthenticator {
     private readonly auth: ToolAuth,
     private readonly source: CredentialSource,
     private readonly scrubber: CredentialScrubber,
+    /** Token requests are decided by the egress policy like the call's own (docs/architecture/policies.md). */
+    private readonly egress: EgressGuard,
   ) {}
 
   /** Only OAuth2 can get a fresh credential after a 401. */
@@ -131,12 +134,15 @@ export class HttpAuthenticator {
             accept: 'application/json',
           },
           body: form.toString(),
+          purpose: 'token',
         },
         AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        this.egress,
       );
       text = (await response.text()).slice(0, tokenAnswerLimitBytes);
     } catch (error) {
       signal.throwIfAborted();
+      if (error instanceof ToolError) throw error;
       const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
       throw new ToolError(
         'credentials',

@@ -9,6 +9,7 @@ import {
 } from './http-auth.ts';
 import { placeInput, type InputPlan, type PlacedInput } from './http-input.ts';
 import { readBody, toResult, type HttpToolResult } from './http-response.ts';
+import { noEgress, type EgressGuard } from '../policies/egress-guard.ts';
 import { sendOutbound } from './outbound.ts';
 import type { Tool, ToolContext } from './tool.ts';
 import { ToolError } from './tool-error.ts';
@@ -44,6 +45,7 @@ export function createHttpTool(operation: HttpOperation, source: CredentialSourc
     name: operation.name,
     description: operation.description,
     inputSchema: operation.plan.modelSchema,
+    network: true,
     execute: (input, context) =>
       callHttp(
         operation,
@@ -51,6 +53,7 @@ export function createHttpTool(operation: HttpOperation, source: CredentialSourc
         input as Record<string, unknown>,
         context.signal,
         idempotencyKeyOf(context),
+        context.egress ?? noEgress,
       ),
   };
 }
@@ -83,9 +86,10 @@ export async function callHttp(
   input: Record<string, unknown>,
   signal: AbortSignal,
   idempotencyKey: string,
+  egress: EgressGuard,
 ): Promise<HttpToolResult> {
   const scrubber = new CredentialScrubber();
-  const authenticator = new HttpAuthenticator(operation.auth, source, scrubber);
+  const authenticator = new HttpAuthenticator(operation.auth, source, scrubber, egress);
   const retryable = idempotentMethods.includes(operation.plan.method);
   try {
     const placed = placeInput(operation.plan, operation.baseUrl, input);
@@ -95,7 +99,7 @@ export async function callHttp(
       const credentials = await authenticator.credentials(signal, operation.timeoutMs);
       let result: HttpToolResult;
       try {
-        result = await sendFollowingRedirects(operation, placed, credentials, scrubber, signal);
+        result = await sendFollowingRedirects(operation, placed, credentials, scrubber, signal, egress);
       } catch (error) {
         if (error instanceof ToolError && error.reason === 'unreachable' && retryable) {
           if (attempt < operation.maxRetries) {
@@ -121,7 +125,8 @@ export async function callHttp(
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    if (error instanceof ToolError) throw new ToolError(error.reason, scrubber.scrub(error.message));
+    if (error instanceof ToolError)
+      throw new ToolError(error.reason, scrubber.scrub(error.message), error.refusal);
     throw new ToolError('error', scrubber.scrub(error instanceof Error ? error.message : String(error)));
   }
 }
@@ -133,6 +138,7 @@ async function sendFollowingRedirects(
   credentials: AppliedCredentials,
   scrubber: CredentialScrubber,
   signal: AbortSignal,
+  egress: EgressGuard,
 ): Promise<HttpToolResult> {
   const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(operation.timeoutMs)]);
   const origin = placed.url.origin;
@@ -148,8 +154,15 @@ async function sendFollowingRedirects(
     let response: Response;
     try {
       response = await sendOutbound(
-        { method, url: target, headers: onOrigin ? { ...headers, ...credentials.headers } : headers, body },
+        {
+          method,
+          url: target,
+          headers: onOrigin ? { ...headers, ...credentials.headers } : headers,
+          body,
+          purpose: hop === 0 ? 'request' : 'redirect',
+        },
         attemptSignal,
+        egress,
       );
     } catch (error) {
       throw failure(error, signal, where, operation.timeoutMs);
@@ -187,6 +200,8 @@ async function sendFollowingRedirects(
 
 function failure(error: unknown, signal: AbortSignal, where: string, timeoutMs: number): unknown {
   if (signal.aborted) return signal.reason;
+  // A refusal of the egress guard (or its lookup) already says what happened.
+  if (error instanceof ToolError) return error;
   if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return new ToolError('timeout', `${where} did not answer within ${timeoutMs} ms`);
   }

@@ -1,3 +1,46 @@
+import type { RunError, RunOutput, RunStatus, Usage } from '@runyard/protocol';
+import type { AgentMemoryRepository } from '../../store/repositories/agent-memory.ts';
+import type { PolicyDecisionRecord } from '../policies/decision-record.ts';
+import type { EgressGuard } from '../policies/egress-guard.ts';
+
+/** What a child run was asked: the agent of an agent tool, with the model's `input`. */
+export interface ChildRunRequest {
+  agentId: string;
+  /** null: production, or the newest version while none is promoted (like a run's default). */
+  environment: 'draft' | 'staging' | 'production' | null;
+  input: string;
+  toolCallId: string;
+  step: number;
+}
+
+/** How a child run ended. */
+export interface ChildRunResult {
+  runId: string;
+  status: RunStatus;
+  output: RunOutput | null;
+  error: RunError | null;
+}
+
+/** Runs other agents as child runs of the calling run (engine/child-runs.ts). */
+export interface ChildRunner {
+  run(request: ChildRunRequest, signal: AbortSignal): Promise<ChildRunResult>;
+  /** Children whose end the run's log already holds (the run resumed): counted once, on replay. */
+  readonly endedBefore: readonly { usage: Usage; costUsd: number }[];
+  /** Told the usage of each child that ends from now on, once per child: it counts in the run's. */
+  onEnded: ((usage: Usage, costUsd: number) => void) | undefined;
+}
+
+/** The run a tool is called by: what `agent` and `memory` tools need of it. */
+export interface ToolRunScope {
+  agentId: string;
+  /** null for a stateless run. */
+  threadId: string | null;
+  /** The run's ancestors: 0 for a top-level run, 1 for its children… */
+  depth: number;
+  memory: AgentMemoryRepository;
+  children: ChildRunner;
+}
+
 /** What a tool sees of the run that calls it. */
 export interface ToolContext {
   workspaceId: string;
@@ -6,6 +49,26 @@ export interface ToolContext {
   toolCallId: string;
   /** Aborted when the run is cancelled or times out: a tool should stop its work. */
   signal: AbortSignal;
+  /** The calling run; absent when the tool is invoked directly. */
+  run?: ToolRunScope | undefined;
+  /** The step whose tool calls run (absent outside a run). */
+  step?: number | undefined;
+  /**
+   * Decides each outbound request of a network tool (set by `enforcePolicies`); a network tool
+   * without one sends nothing (`noEgress`).
+   */
+  egress?: EgressGuard | undefined;
+  /** Called with each policy decision once it is audited: a run emits it as a `policy-decision` event. */
+  onPolicyDecision?: ((decision: PolicyDecisionRecord) => void) | undefined;
+  /** Reports progress of a long call (MCP progress notifications): a `tool-progress` run event. */
+  reportProgress?: ((progress: ToolProgress) => void) | undefined;
+}
+
+/** How far a running tool call is; `total` when the tool knows it. */
+export interface ToolProgress {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 /** A tool an agent can call. `inputSchema` is JSON Schema; the engine validates input against it. */
@@ -13,5 +76,7 @@ export interface Tool {
   name: string;
   description: string;
   inputSchema: Record<string, unknown>;
+  /** Sends requests over the network (http, http_fetch, mcp over http): denied unless a policy allows them. */
+  network?: boolean;
   execute(input: unknown, context: ToolContext): Promise<unknown>;
 }

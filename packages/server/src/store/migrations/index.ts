@@ -5,6 +5,9 @@ import * as runCallbacks from './0003-run-callbacks.ts';
 import * as compat from './0004-compat.ts';
 import * as providerOptions from './0005-provider-options.ts';
 import * as tools from './0006-tools.ts';
+import * as childRunsAndMemory from './0007-child-runs-and-memory.ts';
+import * as mcpDiscovery from './0008-mcp-discovery.ts';
+import * as policies from './0009-policies.ts';
 
 export interface Migration {
   name: string;
@@ -12,4 +15,14 @@ export interface Migration {
 }
 
 /** Applied in this order, each once, each in its own transaction. Never edit one that has shipped. */
-export const migrations: Migration[] = [initial, runs, runCallbacks, compat, providerOptions, tools];
+export const migrations: Migration[] = [
+  initial,
+  runs,
+  runCallbacks,
+  compat,
+  providerOptions,
+  tools,
+  childRunsAndMemory,
+  mcpDiscovery,
+  policies,
+];

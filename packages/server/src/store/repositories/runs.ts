@@ -60,6 +60,13 @@ export interface RunRecord {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
+  /**
+   * A child run's parent and the parent's tool call that started it (engine/child-runs.ts), and the
+   * number of its ancestors. Read back always set; absent on insert means a top-level run.
+   */
+  parentRunId?: string | null;
+  parentToolCallId?: string | null;
+  depth?: number;
 }
 
 const activeStatuses: RunStatus[] = ['queued', 'running', 'requires_action'];
@@ -91,6 +98,9 @@ const toRecord = (row: Selectable<RunTable>): RunRecord => ({
   startedAt: row.started_at,
   finishedAt: row.finished_at,
   updatedAt: row.updated_at,
+  parentRunId: row.parent_run_id,
+  parentToolCallId: row.parent_tool_call_id,
+  depth: row.depth,
 });
 
 /**
@@ -109,6 +119,7 @@ export interface RunFilter {
   agentId?: string | undefined;
   threadId?: string | undefined;
   status?: RunStatus | undefined;
+  parentRunId?: string | undefined;
 }
 
 /** The end of a run: written once, only while the run is still active. */
@@ -142,6 +153,8 @@ const claimCandidate = (db: Kysely<Database>, now: string) =>
         eb.and([eb('candidate.status', '=', 'running'), eb('candidate.lease_expires_at', '<=', now)]),
       ]),
     )
+    // A child run is executed inline by its parent's worker, never claimed from the queue.
+    .where('candidate.parent_run_id', 'is', null)
     // One run at a time per thread, in id order. Ids are chosen before their insert commits, so a
     // later id can be claimed first; then an earlier one waits for it rather than running beside it.
     .where((eb) =>
@@ -204,6 +217,9 @@ export class RunRepository {
         started_at: run.startedAt,
         finished_at: run.finishedAt,
         updated_at: run.updatedAt,
+        parent_run_id: run.parentRunId ?? null,
+        parent_tool_call_id: run.parentToolCallId ?? null,
+        depth: run.depth ?? 0,
       })
       .execute();
   }
@@ -229,6 +245,7 @@ export class RunRepository {
     if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
     if (filter.threadId !== undefined) query = query.where('thread_id', '=', filter.threadId);
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.parentRunId !== undefined) query = query.where('parent_run_id', '=', filter.parentRunId);
     return paginate(query, 'id', request, toRecord);
   }
 
@@ -249,6 +266,18 @@ export class RunRepository {
       .where('thread_id', '=', threadId);
     if (fromId !== undefined) query = query.where('id', '>=', fromId);
     const rows = await query.orderBy('id', 'asc').limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
+  /** The child runs a parent's tool call started, newest first (a resumed parent may have started two). */
+  async childrenOfCall(parentRunId: string, toolCallId: string): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('parent_run_id', '=', parentRunId)
+      .where('parent_tool_call_id', '=', toolCallId)
+      .orderBy('id', 'desc')
+      .execute();
     return rows.map(toRecord);
   }
 

@@ -79,8 +79,13 @@ export class ThreadRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Deletes the thread and its messages; runs keep their own record. */
+  /** Deletes the thread, its messages and the memory notes scoped to it; runs keep their own record. */
   async delete(workspaceId: string, id: string): Promise<boolean> {
+    await this.db
+      .deleteFrom('agent_memory')
+      .where('workspace_id', '=', workspaceId)
+      .where('thread_id', '=', id)
+      .execute();
     await this.db
       .deleteFrom('messages')
       .where('workspace_id', '=', workspaceId)

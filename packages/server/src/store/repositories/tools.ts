@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { ToolConfig, ToolVersion } from '@runyard/protocol';
 import type { Database, ToolTable, ToolVersionTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
@@ -11,6 +11,22 @@ export interface ToolRow {
   revision: number;
   createdAt: string;
   updatedAt: string;
+  /** mcp tools: the last tools/list answer (absent or null for other kinds). */
+  mcpDiscovery?: McpDiscovery | null;
+}
+
+/** One tool an MCP server listed, as kept: what a model is shown of it. */
+export interface McpDiscoveredTool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** The last `tools/list` answer of an MCP tool, and for which version of its definition. */
+export interface McpDiscovery {
+  version: number;
+  discoveredAt: string;
+  tools: McpDiscoveredTool[];
 }
 
 /** A live tool with the definition of its newest version. */
@@ -24,7 +40,7 @@ export interface ToolUse {
   tools: string[];
 }
 
-const toRow = (row: ToolTable): ToolRow => ({
+const toRow = (row: Selectable<ToolTable>): ToolRow => ({
   id: row.id,
   name: row.name,
   kind: row.kind as ToolRow['kind'],
@@ -32,9 +48,10 @@ const toRow = (row: ToolTable): ToolRow => ({
   revision: row.revision,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  mcpDiscovery: row.mcp_discovery === null ? null : parseJson<McpDiscovery>(row.mcp_discovery),
 });
 
-const toRecord = (row: ToolTable & { config: string }): ToolRecord => ({
+const toRecord = (row: Selectable<ToolTable> & { config: string }): ToolRecord => ({
   ...toRow(row),
   config: parseJson<ToolConfig>(row.config),
 });
@@ -80,7 +97,18 @@ export class ToolRepository {
         created_at: tool.createdAt,
         updated_at: tool.updatedAt,
         deleted_at: null,
+        mcp_discovery: tool.mcpDiscovery == null ? null : JSON.stringify(tool.mcpDiscovery),
       })
+      .execute();
+  }
+
+  /** Keeps an MCP tool's newest tools/list answer (it does not change the tool's revision). */
+  async setMcpDiscovery(workspaceId: string, id: string, discovery: McpDiscovery): Promise<void> {
+    await this.db
+      .updateTable('tools')
+      .set({ mcp_discovery: JSON.stringify(discovery) })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
       .execute();
   }
 
@@ -178,7 +206,7 @@ export class ToolRepository {
       .execute();
     return rows
       .map(toRecord)
-      .filter((tool) => holdsSecretReference(tool.config.auth, secretName))
+      .filter((tool) => holdsSecretReference(secretHoldingFields(tool.config), secretName))
       .map((tool) => tool.name);
   }
 
@@ -218,7 +246,18 @@ export class ToolRepository {
   }
 }
 
-/** Secret references live in `auth` (an OpenAPI document or a schema may hold lookalikes). */
+/** Secret references live in `auth` (http) or `env` and `headers` (mcp); an OpenAPI document or a schema may hold lookalikes. */
+function secretHoldingFields(config: ToolConfig): unknown {
+  switch (config.kind) {
+    case 'http':
+      return config.auth;
+    case 'mcp':
+      return [config.env, config.headers];
+    case 'agent':
+      return null;
+  }
+}
+
 function holdsSecretReference(value: unknown, secretName: string): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.some((item) => holdsSecretReference(item, secretName));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { sendServerSentEvents } from '../../sse.ts';
 import type { InputMessage, RunEvent } from '@runyard/protocol';
 import { makeRunError, type MakeErrorBody } from '../../../engine/callback-bodies.ts';
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
@@ -95,61 +96,36 @@ export async function* makeSteps(
           };
         }
         return;
-      // Deltas, retries, usage and approvals have no step of their own in Make's stream.
+      // Deltas, retries, usage, approvals, policy decisions, progress and child runs have no step
+      // of their own in Make's stream.
       case 'step-start':
       case 'text-delta':
       case 'usage':
       case 'error':
       case 'approval-requested':
+      case 'policy-decision':
+      case 'tool-progress':
+      case 'child-run-start':
+      case 'child-event':
+      case 'child-run-end':
         break;
     }
   }
 }
 
-/** A comment line keeps proxies and load balancers from closing an idle stream. */
-const keepaliveMs = 15_000;
-
 /** Writes the steps as Server-Sent Events (`event`, `id`, `data` lines) and ends after the last. */
-export async function sendMakeSteps(
+export function sendMakeSteps(
   reply: FastifyReply,
   steps: AsyncIterable<MakeStreamEvent>,
   signal: AbortSignal,
   headers: Record<string, string>,
 ): Promise<FastifyReply> {
-  reply.hijack();
-  const response = reply.raw;
-  response.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': reply.request.id,
+  return sendServerSentEvents(reply, steps, signal, {
+    headers,
+    failure: (requestId) => ({
+      event: 'error',
+      id: derivedUuid(requestId, 'error'),
+      data: makeErrorBody(500, `the stream failed; request id ${requestId} identifies it in the logs`),
+    }),
   });
-  response.flushHeaders();
-  const keepalive = setInterval(() => response.write(': keepalive\n\n'), keepaliveMs);
-  const write = (item: MakeStreamEvent) =>
-    response.write(`event: ${item.event}\nid: ${item.id}\ndata: ${JSON.stringify(item.data)}\n\n`);
-  try {
-    for await (const item of steps) {
-      if (signal.aborted) break;
-      write(item);
-    }
-  } catch (error) {
-    reply.request.log.error({ err: error }, 'make step stream failed');
-    if (!signal.aborted) {
-      write({
-        event: 'error',
-        id: derivedUuid(reply.request.id, 'error'),
-        data: makeErrorBody(
-          500,
-          `the stream failed; request id ${reply.request.id} identifies it in the logs`,
-        ),
-      });
-    }
-  } finally {
-    clearInterval(keepalive);
-    response.end();
-  }
-  return reply;
 }

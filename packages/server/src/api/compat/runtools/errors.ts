@@ -24,6 +24,7 @@ const runtoolsCodes: Record<ErrorCode, string> = {
   INVALID_JSON: 'bad_request',
   UNAUTHENTICATED: 'unauthorized',
   PERMISSION_DENIED: 'forbidden',
+  POLICY_DENIED: 'forbidden',
   NOT_FOUND: 'not_found',
   ROUTE_NOT_FOUND: 'not_found',
   CONFLICT: 'conflict',

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { sendServerSentEvents } from '../../sse.ts';
 import type { RunEvent } from '@runyard/protocol';
 import { runtoolsRunError, runtoolsStatus, runtoolsUsage } from './run-view.ts';
 
@@ -85,54 +86,38 @@ export class FrameRenderer {
           usage: runtoolsUsage(event.usage),
           iterations: this.iterations,
         });
+      // Events runtools has no frame for are left out.
       case 'usage':
+      case 'policy-decision':
+      case 'tool-progress':
+      case 'child-run-start':
+      case 'child-event':
+      case 'child-run-end':
         return [];
     }
   }
 }
 
-/** A comment line keeps proxies and load balancers from closing an idle stream. */
-const keepaliveMs = 15_000;
-
 /**
  * Writes a run's events as runtools frames (`event:`, `id:`, `data:` JSON) with the run's headers,
  * ending after `run_completed`. The run goes on if the client goes away.
  */
-export async function sendRuntoolsStream(
+export function sendRuntoolsStream(
   reply: FastifyReply,
   events: AsyncIterable<RunEvent>,
   signal: AbortSignal,
   headers: Record<string, string>,
 ): Promise<FastifyReply> {
-  reply.hijack();
-  const response = reply.raw;
-  response.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': reply.request.id,
+  return sendServerSentEvents(reply, framesOf(events), signal, {
+    headers,
+    failure: () => ({
+      event: 'error',
+      data: { code: 'internal_error', message: 'the event stream failed', retrying: false },
+    }),
   });
-  response.flushHeaders();
-  const keepalive = setInterval(() => response.write(': keepalive\n\n'), keepaliveMs);
+}
+
+async function* framesOf(events: AsyncIterable<RunEvent>): AsyncGenerator<Frame> {
   const renderer = new FrameRenderer();
-  try {
-    for await (const event of events) {
-      if (signal.aborted) break;
-      for (const frame of renderer.render(event)) {
-        response.write(`event: ${frame.event}\nid: ${frame.id}\ndata: ${JSON.stringify(frame.data)}\n\n`);
-      }
-    }
-  } catch (error) {
-    reply.request.log.error({ err: error }, 'runtools event stream failed');
-    if (!signal.aborted) {
-      const data = { code: 'internal_error', message: 'the event stream failed', retrying: false };
-      response.write(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
-    }
-  } finally {
-    clearInterval(keepalive);
-    response.end();
-  }
-  return reply;
+  for await (const event of events) yield* renderer.render(event);
 }

@@ -1,0 +1,136 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { ToolError, type PolicyRefusal } from '../tools/tool-error.ts';
+import { classifyAddress, isMetadataHostname } from './addresses.ts';
+import { awaitApproval } from './approval.ts';
+import type { PolicyDecisionRecord, RecordDecision } from './decision-record.ts';
+import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
+import { urlResource } from './glob.ts';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/** Every address a host name resolves to (dns.lookup semantics: /etc/hosts, then DNS). */
+export type HostLookup = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemLookup: HostLookup = async (hostname) =>
+  (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => ({
+    address: entry.address,
+    family: entry.family === 6 ? 6 : 4,
+  }));
+
+/** Why a request is made: the model's call, a redirect hop of it, or the tool's OAuth2 token request. */
+export type OutboundPurpose = 'request' | 'redirect' | 'token';
+
+export interface EgressCall {
+  toolName: string;
+  toolCallId: string;
+  /** The tool's input: what `conditions` are evaluated on. */
+  input: unknown;
+}
+
+/**
+ * The egress check of one tool call, asked by `sendOutbound` before each request it sends. Decides
+ * the request under the bound policies, then resolves the host and refuses metadata addresses
+ * always and private ones unless an allow rule names that exact host. The address it returns is the
+ * one checked: the connection is made to it, so a DNS answer that changes in between (rebinding)
+ * is never used.
+ */
+export class EgressGuard {
+  constructor(
+    private readonly policies: readonly NamedPolicy[],
+    private readonly call: EgressCall,
+    private readonly record: RecordDecision,
+    private readonly lookup: HostLookup = systemLookup,
+  ) {}
+
+  async authorize(method: string, url: URL, purpose: OutboundPurpose): Promise<ResolvedAddress> {
+    const decision = evaluatePolicies(this.policies, { kind: 'url', url, method, input: this.call.input });
+    const base = {
+      toolCallId: this.call.toolCallId,
+      toolName: this.call.toolName,
+      resource: urlResource(url),
+      method,
+      policy: decision.policy,
+      ruleIndex: decision.ruleIndex,
+    };
+    const label =
+      purpose === 'request' ? '' : ` (${purpose === 'token' ? 'OAuth2 token request' : 'redirect'})`;
+    if (decision.effect === 'deny') {
+      await this.record({ ...base, effect: 'deny', reason: decision.reason });
+      throw refused(
+        `${method} ${base.resource}${label} is denied by the egress policy: ${decision.reason}`,
+        base,
+      );
+    }
+    if (decision.effect === 'approval_required') {
+      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
+      await this.record(record);
+      await awaitApproval(record);
+    }
+    const target = await this.resolve(url, decision.literalHostAllowed);
+    if ('reason' in target) {
+      await this.record({ ...base, effect: 'deny', reason: target.reason });
+      // The address was refused, not by a rule: no rule is reported even when one allowed the URL.
+      throw refused(`${method} ${base.resource}${label} was refused: ${target.reason}`, {
+        resource: base.resource,
+        policy: null,
+        ruleIndex: null,
+      });
+    }
+    if (decision.effect === 'allow') await this.record({ ...base, effect: 'allow', reason: decision.reason });
+    return target;
+  }
+
+  /** The address to connect to when every address of the host is allowed; otherwise why not. */
+  private async resolve(
+    url: URL,
+    literalHostAllowed: boolean,
+  ): Promise<ResolvedAddress | { reason: string }> {
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    if (isMetadataHostname(hostname)) return { reason: `${hostname} is a cloud metadata endpoint` };
+    let addresses: ResolvedAddress[];
+    const family = isIP(hostname);
+    if (family !== 0) {
+      addresses = [{ address: hostname, family: family === 6 ? 6 : 4 }];
+    } else {
+      try {
+        addresses = await this.lookup(hostname);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        throw new ToolError(
+          'unreachable',
+          `${hostname} could not be resolved: ${typeof code === 'string' ? code : 'lookup failed'}`,
+        );
+      }
+      if (addresses.length === 0) throw new ToolError('unreachable', `${hostname} could not be resolved`);
+    }
+    // Every address is checked, not just the one used: a name must not mix public and private answers.
+    for (const { address } of addresses) {
+      const kind = classifyAddress(address);
+      if (kind === 'metadata') return { reason: `${hostname} resolves to a cloud metadata address` };
+      if (kind === 'private' && !literalHostAllowed) {
+        return {
+          reason:
+            `${hostname} resolves to a private, loopback or link-local address; ` +
+            'only an allow rule naming this exact host reaches it',
+        };
+      }
+    }
+    const [first] = addresses;
+    if (first === undefined) throw new ToolError('unreachable', `${hostname} could not be resolved`);
+    return first;
+  }
+}
+
+function refused(message: string, refusal: PolicyRefusal): ToolError {
+  const { resource, policy, ruleIndex } = refusal;
+  return new ToolError('policy-denied', message, { resource, policy, ruleIndex });
+}
+
+/** What a tool without a guard gets (a context built outside the engine): every request is refused. */
+export const noEgress = new EgressGuard([], { toolName: '', toolCallId: '', input: {} }, () =>
+  Promise.resolve(),
+);

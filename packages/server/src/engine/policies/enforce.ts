@@ -1,0 +1,60 @@
+import type { Tool, ToolContext } from '../tools/tool.ts';
+import { ToolError } from '../tools/tool-error.ts';
+import { awaitApproval } from './approval.ts';
+import type { PolicyDecisionRecord } from './decision-record.ts';
+import { EgressGuard, systemLookup, type HostLookup } from './egress-guard.ts';
+import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
+
+/** Stores one decision in the audit log; `context` tells the run (or none, for a direct invoke). */
+export type AuditDecision = (decision: PolicyDecisionRecord, context: ToolContext) => Promise<void>;
+
+/**
+ * The tool, under these policies: `tool:<name>` rules are decided before it runs (deny and
+ * approval_required stop it there), and a network tool gets the guard that decides each of its
+ * outbound requests. Every decision is audited, then evented through the context (a run's log).
+ * A network tool's call that no tool rule matches is not a decision of its own: its requests are.
+ */
+export function enforcePolicies(
+  tool: Tool,
+  policies: readonly NamedPolicy[],
+  audit: AuditDecision,
+  lookup: HostLookup = systemLookup,
+): Tool {
+  return {
+    ...tool,
+    execute: async (input, context) => {
+      const record = async (decision: PolicyDecisionRecord) => {
+        await audit(decision, context);
+        context.onPolicyDecision?.(decision);
+      };
+      const network = tool.network === true;
+      const decision = evaluatePolicies(policies, { kind: 'tool', toolName: tool.name, input, network });
+      const toolRecord: PolicyDecisionRecord = {
+        toolCallId: context.toolCallId,
+        toolName: tool.name,
+        resource: `tool:${tool.name}`,
+        method: '*',
+        effect: decision.effect,
+        policy: decision.policy,
+        ruleIndex: decision.ruleIndex,
+        reason: decision.reason,
+      };
+      if (!(decision.defaulted && network)) await record(toolRecord);
+      if (decision.effect === 'deny') {
+        throw new ToolError(
+          'policy-denied',
+          `the call of '${tool.name}' is denied by the egress policy: ${decision.reason}`,
+          { resource: toolRecord.resource, policy: decision.policy, ruleIndex: decision.ruleIndex },
+        );
+      }
+      if (decision.effect === 'approval_required') await awaitApproval(toolRecord);
+      const egress = new EgressGuard(
+        policies,
+        { toolName: tool.name, toolCallId: context.toolCallId, input },
+        record,
+        lookup,
+      );
+      return tool.execute(input, { ...context, egress });
+    },
+  };
+}
