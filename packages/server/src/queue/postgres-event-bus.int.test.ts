@@ -11,7 +11,7 @@ import { newId } from '../core/ids.ts';
 import { migrate, openDatabase, Store } from '../store/index.ts';
 import type { BusSignal, EventBus } from './event-bus.ts';
 import { channelName, createPostgresEventBus, type PostgresEventBus } from './postgres-event-bus.ts';
-import { appendAndPublish } from './test-fixtures/events.ts';
+import { appendAndPublish, textDeltas } from './test-fixtures/events.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = path.resolve(here, '../../../..');
@@ -114,6 +114,29 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     }
     await waitUntil(() => bus.listenerProcessId === undefined, 'the bus notices its connection is gone');
   }
+
+  it('delivers what follows a gap once a later local publish fills it', async () => {
+    const databaseUrl = await database();
+    const a = await startProcess(databaseUrl);
+    const runId = newId('run');
+    const onA = collect(a.bus, runId);
+    await appendAndPublish(a.store, a.bus, runId, 1, 2);
+    await waitUntil(() => onA.seqs.length >= 2, 'A has the first batch');
+
+    // The later batch is durable and published first; the read it starts stops at the gap. Then
+    // the gap is filled and published: what follows it must not be forgotten.
+    const middle = textDeltas(3, 3);
+    const last = textDeltas(6, 1);
+    await a.store.runEvents.append(runId, last);
+    a.bus.publish(runId, last);
+    await settle();
+    expect(onA.seqs).toEqual(range(1, 2));
+    await a.store.runEvents.append(runId, middle);
+    a.bus.publish(runId, middle);
+    await waitUntil(() => onA.seqs.length >= 6, 'A has every event up to 6');
+    await settle();
+    expect(onA.seqs).toEqual(range(1, 6));
+  });
 
   it('delivers the events one process publishes to subscribers in another, in order and once', async () => {
     const databaseUrl = await database();

@@ -52,6 +52,11 @@ interface RunCursor {
    * reconnect while `delivered` is still unknown.
    */
   baseline: number | undefined;
+  /**
+   * The highest seq this process published past a gap. A read stops at a gap, so when a later
+   * local publish fills it, the events after it are read again from the table.
+   */
+  announced: number;
   /** A read of the table is under way; reads of one run never overlap. */
   fetching: boolean;
   /** More was announced while a read was under way: the read goes round again. */
@@ -152,6 +157,7 @@ export class PostgresEventBus implements EventBus {
       const cursor: RunCursor = {
         delivered: undefined,
         baseline: undefined,
+        announced: 0,
         fetching: false,
         again: false,
         failures: 0,
@@ -216,11 +222,13 @@ export class PostgresEventBus implements EventBus {
     if (first === undefined || last === undefined) return;
     if (delivered !== undefined && first.seq !== delivered + 1) {
       // Another process wrote the events between: the table gives them back in order.
+      cursor.announced = Math.max(cursor.announced, last.seq);
       this.requestFetch(runId, cursor);
       return;
     }
     cursor.delivered = last.seq;
     this.emit(runId, fresh);
+    if (cursor.announced > last.seq) this.requestFetch(runId, cursor);
   }
 
   private requestFetch(runId: string, cursor: RunCursor): void {
