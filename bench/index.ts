@@ -7,10 +7,12 @@ import os from 'node:os';
 import { runAgentCrudBench } from './agent-crud.ts';
 import { formatTargets, type TargetResult } from './report.ts';
 import { runRunOverheadBench } from './run-overhead.ts';
+import { runToolCallBench } from './tool-call.ts';
 
 const benchmarks: Record<string, () => Promise<TargetResult[]>> = {
   'agent-crud': runAgentCrudBench,
   'run-overhead': runRunOverheadBench,
+  'tool-call': runToolCallBench,
 };
 
 const requested = process.argv.slice(2);

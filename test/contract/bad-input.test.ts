@@ -30,6 +30,8 @@ interface Fixtures {
   apiKeyId: string;
   threadId: string;
   runId: string;
+  /** A pending approval (of a run paused on echo). */
+  approvalId: string;
 }
 
 /** For each operation: path parameters that address an existing resource, and a body that would be valid. */
@@ -125,6 +127,11 @@ const routeInputs: Record<string, RouteInput> = {
   updatePolicy: { params: policyParams, body: { description: 'changed' } },
   deletePolicy: { params: policyParams },
   listAudit: {},
+  listApprovals: {},
+  getApproval: { params: (fixtures) => ({ approvalId: fixtures.approvalId }) },
+  approveApproval: { params: (fixtures) => ({ approvalId: fixtures.approvalId }), body: { scope: 'once' } },
+  denyApproval: { params: (fixtures) => ({ approvalId: fixtures.approvalId }), body: { reason: 'no' } },
+  submitToolOutputs: { params: runParams, body: { outputs: [{ toolCallId: 'call_1', output: 'x' }] } },
 };
 
 /** What a generated request must get: the status (and code, when one is certain). */
@@ -654,6 +661,23 @@ describe.each(backendNames)('bad input on %s', (backend) => {
       json: { input: 'hello', threadId },
     });
     expect((run.body as { status?: string }).status, run.text).toBe('succeeded');
+    await admin.policies.create({
+      name: 'fixture-approval',
+      rules: [{ effect: 'approval_required', resource: 'tool:echo', operations: ['*'] }],
+    });
+    await admin.agents.create({
+      slug: 'fixture-approver',
+      name: 'Approver',
+      model: 'playground/playground',
+      tools: ['echo'],
+      policies: ['fixture-approval'],
+    });
+    const paused = await admin.runs.create('fixture-approver', {
+      input: 'use echo {"text":"x"}',
+      stateless: true,
+    });
+    const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
+    if (approval === undefined) throw new Error('no approval');
     const apiKey = await admin.apiKeys.create({ name: 'fixture-key', scopes: ['read'] });
     await admin.workspaces.create({ name: 'second' });
     const workspaces = await admin.workspaces.list();
@@ -665,6 +689,7 @@ describe.each(backendNames)('bad input on %s', (backend) => {
       apiKeyId: apiKey.id,
       threadId,
       runId: (run.body as { id: string }).id,
+      approvalId: approval.id,
     };
     before = await snapshot();
   });
@@ -690,12 +715,14 @@ describe.each(backendNames)('bad input on %s', (backend) => {
     expect(before.agents.map((agent) => agent.slug).sort()).toEqual([
       'demo',
       'fixture-agent',
+      'fixture-approver',
       'fixture-runner',
     ]);
     const fixtureAgent = before.agents.find((agent) => agent.slug === 'fixture-agent');
     expect(before.agentVersions[String(fixtureAgent?.id)]).toHaveLength(2);
     expect(before.threads).toHaveLength(1);
-    expect(before.runs).toHaveLength(1);
+    // The fixture run, and the run paused for the fixture approval.
+    expect(before.runs).toHaveLength(2);
     expect(before.secrets).toHaveLength(1);
     expect(before.providers).toHaveLength(2);
     expect(before.apiKeys).toHaveLength(2);
@@ -703,8 +730,12 @@ describe.each(backendNames)('bad input on %s', (backend) => {
     expect(before.tools.filter((tool) => tool.builtIn !== true).map((tool) => tool.name)).toEqual([
       'fixture-tool',
     ]);
-    expect(before.policies.map((policy) => policy.name)).toEqual(['fixture-policy']);
-    expect(before.audit.map((entry) => entry.toolName)).toEqual(['echo']);
+    expect(before.policies.map((policy) => policy.name).sort()).toEqual([
+      'fixture-approval',
+      'fixture-policy',
+    ]);
+    // The direct invoke, and the paused run's approval_required decision.
+    expect(before.audit.map((entry) => entry.toolName)).toEqual(['echo', 'echo']);
   });
 
   for (const [operationId, route] of Object.entries(routes) as [string, RouteDefinition][]) {

@@ -43,6 +43,11 @@ interface Fixtures {
   policyName: string;
   /** A's one audit entry (a direct invoke of echo). */
   auditId: string;
+  /** A run of A paused for an approval, and that approval. */
+  pausedRunId: string;
+  approvalId: string;
+  approverAgentId: string;
+  approvalPolicyId: string;
 }
 
 type Expectation =
@@ -365,6 +370,26 @@ const table: Record<string, readonly Exercise[]> = {
     },
   ],
 
+  listApprovals: [
+    { expect: { outcome: 'list-excludes', foreignIds: (a) => [a.approvalId] } },
+    {
+      query: (a) => ({ runId: a.pausedRunId, status: 'pending' }),
+      expect: { outcome: 'list-excludes', foreignIds: (a) => [a.approvalId] },
+    },
+  ],
+  getApproval: [{ params: (a) => ({ approvalId: a.approvalId }), expect: notFound }],
+  approveApproval: [
+    { params: (a) => ({ approvalId: a.approvalId }), body: () => ({ scope: 'window' }), expect: notFound },
+  ],
+  denyApproval: [{ params: (a) => ({ approvalId: a.approvalId }), body: () => ({}), expect: notFound }],
+  submitToolOutputs: [
+    {
+      params: (a) => ({ runId: a.pausedRunId }),
+      body: () => ({ outputs: [{ toolCallId: 'call_1', output: 'stolen' }] }),
+      expect: notFound,
+    },
+  ],
+
   runStarterKit: [
     {
       // B has no demo of its own yet: it gets one, and A's stays as it was.
@@ -495,6 +520,24 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     });
     expect(run.status, run.text).toBe(200);
     expect((run.body as { status: string }).status).toBe('succeeded');
+    const approvalPolicy = await admin.policies.create({
+      name: 'fixture-approval',
+      rules: [{ effect: 'approval_required', resource: 'tool:echo', operations: ['*'] }],
+    });
+    const approver = await admin.agents.create({
+      slug: 'fixture-approver',
+      name: 'Fixture approver',
+      model: 'playground/playground',
+      tools: ['echo'],
+      policies: ['fixture-approval'],
+    });
+    const paused = await admin.runs.create('fixture-approver', {
+      input: 'use echo {"text":"x"}',
+      stateless: true,
+    });
+    expect(paused.status).toBe('requires_action');
+    const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
+    if (approval === undefined) throw new Error('no approval');
     const ownRunner = await send(server.url, {
       method: 'POST',
       path: '/v1/agents',
@@ -518,6 +561,10 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       agentEtag: agent.etag,
       otherAgentId: other.id,
       otherAgentSlug: other.slug,
+      pausedRunId: paused.id,
+      approvalId: approval.id,
+      approverAgentId: approver.id,
+      approvalPolicyId: approvalPolicy.id,
       demoAgentId: demoA.id,
       threadId,
       runId: (run.body as { id: string }).id,
@@ -551,7 +598,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       [fixtures.providerId, fixtures.playgroundIdA].sort(),
     );
     expect(before.agents.map((agent) => agent.id).sort()).toEqual(
-      [fixtures.agentId, fixtures.otherAgentId, fixtures.demoAgentId].sort(),
+      [fixtures.agentId, fixtures.otherAgentId, fixtures.demoAgentId, fixtures.approverAgentId].sort(),
     );
     expect(before.agentVersions[fixtures.agentId]).toHaveLength(2);
     expect(before.apiKeys.map((key) => key.id).sort()).toEqual(
@@ -562,14 +609,18 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     );
     expect(before.threads.map((thread) => thread.id)).toEqual([fixtures.threadId]);
     expect(before.threadMessages[fixtures.threadId]?.length).toBeGreaterThanOrEqual(2);
-    expect(before.runs.map((run) => run.id)).toEqual([fixtures.runId]);
+    expect(before.runs.map((run) => run.id).sort()).toEqual([fixtures.runId, fixtures.pausedRunId].sort());
     expect(before.tools.filter((tool) => tool.builtIn !== true).map((tool) => tool.name)).toEqual([
       fixtures.toolName,
     ]);
     expect(before.toolVersions[fixtures.toolName]).toHaveLength(2);
-    expect(before.policies.map((policy) => policy.id)).toEqual([fixtures.policyId]);
-    expect(before.audit.map((entry) => entry.id)).toEqual([fixtures.auditId]);
-    expect(before.audit[0]).toMatchObject({ toolName: 'echo', effect: 'allow', policy: fixtures.policyName });
+    expect(before.policies.map((policy) => policy.id).sort()).toEqual(
+      [fixtures.policyId, fixtures.approvalPolicyId].sort(),
+    );
+    // Newest first: the paused run's approval_required decision, then the direct invoke.
+    expect(before.audit.map((entry) => entry.id).slice(1)).toEqual([fixtures.auditId]);
+    expect(before.audit[1]).toMatchObject({ toolName: 'echo', effect: 'allow', policy: fixtures.policyName });
+    expect(before.audit[0]).toMatchObject({ toolName: 'echo', effect: 'approval_required' });
   });
 
   async function exercise(operationId: string, phase: 'probe' | 'create'): Promise<number> {

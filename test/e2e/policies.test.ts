@@ -122,8 +122,18 @@ describe.each(backendNames)('egress policies on %s', (backend) => {
       expect(hits).toEqual(['GET /page']);
 
       hits = [];
+      // approval_required on an outbound request pauses the run before anything is sent
+      // (approvals end to end: test/e2e/approvals.test.ts).
+      const paused = await admin.runs.create('fetcher', { input: `use http_fetch {"url":"${target}/pay"}` });
+      expect(paused.status).toBe('requires_action');
+      const pausedEvents = await admin.runs.events(paused.id);
+      expect(pausedEvents.find((event) => event.type === 'policy-decision')).toMatchObject({
+        effect: 'approval_required',
+      });
+      expect(pausedEvents.find((event) => event.type === 'approval-requested')).toMatchObject({
+        rule: { policy: 'matrix', ruleIndex: 1, resource: `${target}/pay`, method: 'GET' },
+      });
       for (const [input, effect] of [
-        [`use http_fetch {"url":"${target}/pay"}`, 'approval_required'],
         ['use http_fetch {"url":"http://127.0.0.2:9/x"}', 'deny'],
         ['use echo {"text":"my secret"}', 'deny'],
       ] as const) {

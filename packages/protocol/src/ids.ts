@@ -15,6 +15,7 @@ export const idPrefixes = {
   tool: 'tool',
   policy: 'pol',
   audit: 'aud',
+  approval: 'apr',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -13,3 +13,4 @@ export * from './resources/runs.ts';
 export * from './resources/starter-kit.ts';
 export * from './resources/tools.ts';
 export * from './resources/policies.ts';
+export * from './resources/approvals.ts';

@@ -49,6 +49,13 @@ import {
 } from './resources/runs.ts';
 import { starterKitResultSchema } from './resources/starter-kit.ts';
 import {
+  approvalSchema,
+  approveApprovalSchema,
+  denyApprovalSchema,
+  listApprovalsQuerySchema,
+  submitToolOutputsSchema,
+} from './resources/approvals.ts';
+import {
   callableToolNameSchema,
   createToolSchema,
   invokeToolResultSchema,
@@ -72,6 +79,7 @@ const providerParams = z.strictObject({ name: providerNameSchema });
 const secretParams = z.strictObject({ name: secretNameSchema });
 const threadParams = z.strictObject({ threadId: idSchema('thread') });
 const runParams = z.strictObject({ runId: idSchema('run') });
+const approvalParams = z.strictObject({ approvalId: idSchema('approval') });
 const toolParams = z.strictObject({ name: toolNameSchema });
 const streamQuery = z.strictObject({
   after: z.coerce
@@ -731,6 +739,65 @@ export const routes = {
     params: z.strictObject({ name: policyNameSchema }),
     response: null,
     status: 204,
+  }),
+  // Human approval and client tools (docs/architecture/approvals.md)
+  listApprovals: defineRoute({
+    operationId: 'listApprovals',
+    method: 'GET',
+    path: '/v1/approvals',
+    scope: 'read',
+    tag: 'Approvals',
+    summary: 'Approvals of tool calls, newest first (status=pending: what waits for a human)',
+    query: listApprovalsQuerySchema,
+    response: pageSchema(approvalSchema),
+    status: 200,
+  }),
+  getApproval: defineRoute({
+    operationId: 'getApproval',
+    method: 'GET',
+    path: '/v1/approvals/{approvalId}',
+    scope: 'read',
+    tag: 'Approvals',
+    summary: 'Get an approval',
+    params: approvalParams,
+    response: approvalSchema,
+    status: 200,
+  }),
+  approveApproval: defineRoute({
+    operationId: 'approveApproval',
+    method: 'POST',
+    path: '/v1/approvals/{approvalId}/approve',
+    scope: 'run',
+    tag: 'Approvals',
+    summary: 'Approve a paused tool call (once, for the run, or for a time window); the run resumes',
+    params: approvalParams,
+    body: approveApprovalSchema,
+    response: approvalSchema,
+    status: 200,
+  }),
+  denyApproval: defineRoute({
+    operationId: 'denyApproval',
+    method: 'POST',
+    path: '/v1/approvals/{approvalId}/deny',
+    scope: 'run',
+    tag: 'Approvals',
+    summary: 'Deny a paused tool call: the model gets the reason as its result; the run resumes',
+    params: approvalParams,
+    body: denyApprovalSchema,
+    response: approvalSchema,
+    status: 200,
+  }),
+  submitToolOutputs: defineRoute({
+    operationId: 'submitToolOutputs',
+    method: 'POST',
+    path: '/v1/runs/{runId}/tool-outputs',
+    scope: 'run',
+    tag: 'Runs',
+    summary: 'Results of client tool calls the run waits for; the run resumes once it has them all',
+    params: runParams,
+    body: submitToolOutputsSchema,
+    response: runSchema,
+    status: 200,
   }),
   listAudit: defineRoute({
     operationId: 'listAudit',

@@ -21,6 +21,7 @@ import {
   type InvokeToolResult,
   type Policy,
   type AuditEntry,
+  type Approval,
   type UpsertAgentResult,
   type Workspace,
 } from '@runyard/protocol';
@@ -192,6 +193,18 @@ export class Runyard {
       this.data(this.transport.call(routes.listAudit, { query })),
   };
 
+  /** Tool calls paused for a human (docs/architecture/approvals.md); deciding one resumes its run. */
+  readonly approvals = {
+    list: (query: QueryInputOf<typeof routes.listApprovals> = {}): Promise<Page<Approval>> =>
+      this.data(this.transport.call(routes.listApprovals, { query })),
+    get: (approvalId: string): Promise<Approval> =>
+      this.data(this.transport.call(routes.getApproval, { params: { approvalId } })),
+    approve: (approvalId: string, body: BodyInputOf<typeof routes.approveApproval> = {}): Promise<Approval> =>
+      this.data(this.transport.call(routes.approveApproval, { params: { approvalId }, body })),
+    deny: (approvalId: string, body: BodyInputOf<typeof routes.denyApproval> = {}): Promise<Approval> =>
+      this.data(this.transport.call(routes.denyApproval, { params: { approvalId }, body })),
+  };
+
   readonly threads = {
     create: (body: BodyInputOf<typeof routes.createThread> = {}, options: Write = {}): Promise<Thread> =>
       this.data(this.transport.call(routes.createThread, { body, ...options })),
@@ -236,6 +249,9 @@ export class Runyard {
       this.data(this.transport.call(routes.getRun, { params: { runId } })),
     cancel: (runId: string): Promise<Run> =>
       this.data(this.transport.call(routes.cancelRun, { params: { runId }, body: {} })),
+    /** Outputs of client tool calls the run waits for (`requiredAction.type: tool_outputs`). */
+    submitToolOutputs: (runId: string, body: BodyInputOf<typeof routes.submitToolOutputs>): Promise<Run> =>
+      this.data(this.transport.call(routes.submitToolOutputs, { params: { runId }, body })),
     events: async (
       runId: string,
       query: QueryInputOf<typeof routes.listRunEvents> = {},

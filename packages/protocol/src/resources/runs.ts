@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { metadataSchema, timestampSchema } from '../common.ts';
 import { messagePartSchema } from './threads.ts';
+import { approvalRuleSchema, requiredActionSchema } from './approvals.ts';
 
 export const runStatuses = [
   'queued',
@@ -79,6 +80,9 @@ export const runSchema = z
     startedAt: timestampSchema.nullable(),
     finishedAt: timestampSchema.nullable(),
     durationMs: z.number().int().nonnegative().nullable(),
+    requiredAction: requiredActionSchema.describe(
+      'What a run in requires_action waits for (approvals, or outputs of client tools); null otherwise.',
+    ),
   })
   .meta({ id: 'Run' });
 export type Run = z.infer<typeof runSchema>;
@@ -214,7 +218,26 @@ export const runEventSchema = z
       type: z.literal('approval-requested'),
       toolCallId: z.string(),
       toolName: z.string(),
+      /** The tool call's arguments (`input` like a `tool-call` event's). */
       input: z.unknown(),
+      approvalId: idSchema('approval'),
+      rule: approvalRuleSchema,
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('tool-outputs-requested'),
+      /** Calls of `client` tools: the run waits for POST /v1/runs/{id}/tool-outputs. */
+      toolCallIds: z.array(z.string()),
+      calls: z.array(z.object({ toolCallId: z.string(), toolName: z.string(), input: z.unknown() })),
+    }),
+    z.object({
+      ...eventBase,
+      type: z.literal('approval-decided'),
+      approvalId: idSchema('approval'),
+      toolCallId: z.string(),
+      status: z.enum(['approved', 'denied', 'expired']),
+      scope: z.enum(['once', 'run', 'window']).nullable(),
+      reason: z.string().nullable(),
     }),
     z.object({
       ...eventBase,

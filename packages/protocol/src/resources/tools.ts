@@ -19,12 +19,12 @@ export const callableToolNameSchema = z
   );
 
 /** `builtin` tools are part of Runyard: listed, callable, never created, changed or deleted. */
-export const toolKinds = ['http', 'agent', 'mcp', 'builtin'] as const;
+export const toolKinds = ['http', 'agent', 'mcp', 'client', 'builtin'] as const;
 export const toolKindSchema = z.enum(toolKinds);
 export type ToolKind = z.infer<typeof toolKindSchema>;
 
-/** The kinds a client registers (`mcp` and `client` come later). */
-export const registrableToolKinds = ['http', 'agent', 'mcp'] as const;
+/** The kinds a client registers. */
+export const registrableToolKinds = ['http', 'agent', 'mcp', 'client'] as const;
 
 export const toolHttpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const toolHttpMethodSchema = z.enum(toolHttpMethods);
@@ -91,9 +91,9 @@ const httpFields = {
   inputSchema: z
     .record(z.string(), z.unknown())
     .describe(
-      'JSON Schema (type object) of the input. Each property goes to the path ({name}), or where its ' +
-        '"x-runyard-in" says (path, query, header, body), or else to the query (GET, HEAD, DELETE, ' +
-        'OPTIONS) or the JSON body (POST, PUT, PATCH).',
+      'JSON Schema (type object) of the input. http: each property goes to the path ({name}), or where ' +
+        'its "x-runyard-in" says (path, query, header, body), or else to the query (GET, HEAD, DELETE, ' +
+        'OPTIONS) or the JSON body (POST, PUT, PATCH). client: what the model is asked to send (required).',
     ),
   openapi: z
     .record(z.string(), z.unknown())
@@ -257,10 +257,24 @@ export const mcpToolConfigSchema = z
   .meta({ id: 'McpToolConfig' });
 export type McpToolConfig = z.infer<typeof mcpToolConfigSchema>;
 
+/**
+ * Executed by the caller: a call pauses the run in requires_action until its output is sent
+ * (`POST /v1/runs/{id}/tool-outputs`). One operation, named as the tool, taking `inputSchema`.
+ */
+export const clientToolConfigSchema = z
+  .object({
+    kind: z.literal('client'),
+    description: z.string(),
+    inputSchema: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'ClientToolConfig' });
+export type ClientToolConfig = z.infer<typeof clientToolConfigSchema>;
+
 export const toolConfigSchema = z.discriminatedUnion('kind', [
   httpToolConfigSchema,
   agentToolConfigSchema,
   mcpToolConfigSchema,
+  clientToolConfigSchema,
 ]);
 export type ToolConfig = z.infer<typeof toolConfigSchema>;
 

@@ -9,6 +9,7 @@ import { registerDocsPage } from './docs-page.ts';
 import { registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
 import { Idempotency } from './idempotency.ts';
 import { registerMakeCompat } from './compat/make/index.ts';
+import { registerRunagentsCompat } from './compat/runagents/index.ts';
 import { registerRuntoolsCompat } from './compat/runtools/index.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { RateLimiter, rateLimitedAuthenticator } from './rate-limit.ts';
@@ -65,6 +66,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerMakeCompat(app, surfaceServices);
   registerRuntoolsCompat(app, surfaceServices);
+  registerRunagentsCompat(app, surfaceServices);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

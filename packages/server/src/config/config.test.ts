@@ -26,6 +26,7 @@ const defaults = {
   workerConcurrency: 64,
   runLeaseMs: 30_000,
   callbackRetryBaseMs: 1000,
+  approvalTimeoutMs: 86_400_000,
 };
 
 describe('loadConfig', () => {
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
         RUNYARD_WORKER_CONCURRENCY: '1',
         RUNYARD_RUN_LEASE_MS: '3600000',
         RUNYARD_CALLBACK_RETRY_BASE_MS: '10',
+        RUNYARD_APPROVAL_TIMEOUT_MS: '5000',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -86,6 +88,7 @@ describe('loadConfig', () => {
       workerConcurrency: 1,
       runLeaseMs: 3_600_000,
       callbackRetryBaseMs: 10,
+      approvalTimeoutMs: 5000,
     });
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl).toBe('postgres://localhost/x');
   });

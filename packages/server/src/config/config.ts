@@ -69,6 +69,12 @@ export const configSchema = z.object({
   RUNYARD_WORKER_CONCURRENCY: integer('RUNYARD_WORKER_CONCURRENCY', 64, 1, 10_000),
   RUNYARD_RUN_LEASE_MS: integer('RUNYARD_RUN_LEASE_MS', 30_000, 1000, 3_600_000),
   RUNYARD_CALLBACK_RETRY_BASE_MS: integer('RUNYARD_CALLBACK_RETRY_BASE_MS', 1000, 10, 3_600_000),
+  RUNYARD_APPROVAL_TIMEOUT_MS: integer(
+    'RUNYARD_APPROVAL_TIMEOUT_MS',
+    24 * 60 * 60 * 1000,
+    100,
+    30 * 24 * 60 * 60 * 1000,
+  ),
 });
 
 export interface Config {
@@ -86,6 +92,8 @@ export interface Config {
   runLeaseMs: number;
   /** The delay before the second callback attempt; each later one doubles it (capped at 1 hour). */
   callbackRetryBaseMs: number;
+  /** How long a pending approval waits before it expires and counts as denied. */
+  approvalTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -121,5 +129,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     workerConcurrency: value.RUNYARD_WORKER_CONCURRENCY,
     runLeaseMs: value.RUNYARD_RUN_LEASE_MS,
     callbackRetryBaseMs: value.RUNYARD_CALLBACK_RETRY_BASE_MS,
+    approvalTimeoutMs: value.RUNYARD_APPROVAL_TIMEOUT_MS,
   };
 }

@@ -3,6 +3,8 @@ import type { ModelCandidate } from '../engine/models/call-model.ts';
 import { resolveModel } from '../engine/models/resolve-model.ts';
 import type { Tool } from '../engine/tools/tool.ts';
 import type { Store } from '../store/index.ts';
+import type { ProviderWithKey } from '../store/repositories/providers.ts';
+import type { SecretRecord } from '../store/repositories/secrets.ts';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { Provider } from '@runyard/protocol';
 import { PoliciesService, type PolicyBinding } from './policies-service.ts';
@@ -16,8 +18,8 @@ const modelCacheSize = 256;
  * Gives the engine its models: the provider by name in the run's workspace, its key decrypted only
  * here, and the provider's requestsPerMinute enforced per process.
  *
- * The provider row and its key's secret row are read on every run, so a changed provider or key
- * applies to the next run; the AI SDK model built from them (and the decrypted key inside it) is
+ * The provider row and its key's secret row are read on every run (one statement, a join), so a
+ * changed provider or key applies to the next run; the AI SDK model built from them (and the decrypted key inside it) is
  * kept while both are unchanged: keyed by the provider's id and `updatedAt` and the secret's id,
  * version and fingerprint (a keyed hash of its value, never the value itself).
  */
@@ -34,28 +36,29 @@ export class ModelAccess {
 
   async resolveModels(workspaceId: string, references: readonly string[]): Promise<ModelCandidate[]> {
     const candidates: ModelCandidate[] = [];
-    const providers = new Map<string, Promise<Provider | undefined>>();
+    const providers = new Map<string, Promise<ProviderWithKey | undefined>>();
     for (const reference of references) {
       const slash = reference.indexOf('/');
       const providerName = reference.slice(0, slash);
       const modelId = reference.slice(slash + 1);
-      // A fallback on the same provider reuses the row read for the first model.
+      // A fallback on the same provider reuses the rows read for the first model.
       let read = providers.get(providerName);
       if (read === undefined) {
-        read = this.store.providers.get(workspaceId, providerName);
+        read = this.store.providers.getWithKey(workspaceId, providerName);
         providers.set(providerName, read);
       }
-      const provider = await read;
-      if (provider === undefined) {
+      const found = await read;
+      if (found === undefined) {
         throw new EngineError(
           'PROVIDER_ERROR',
           `no provider named '${providerName}' exists in this workspace`,
         );
       }
+      const { provider, secret } = found;
       const perMinute = provider.requestsPerMinute;
       candidates.push({
         reference,
-        model: await this.model(workspaceId, provider, modelId),
+        model: await this.model(workspaceId, provider, secret, modelId),
         prices: provider.prices,
         acquireSlot: (signal) =>
           perMinute === null ? Promise.resolve() : this.acquire(provider.id, perMinute, signal),
@@ -65,10 +68,13 @@ export class ModelAccess {
   }
 
   /** The provider's model, built anew only when the provider or its key's secret changed. */
-  private async model(workspaceId: string, provider: Provider, modelId: string): Promise<LanguageModelV3> {
+  private async model(
+    workspaceId: string,
+    provider: Provider,
+    secret: SecretRecord | undefined,
+    modelId: string,
+  ): Promise<LanguageModelV3> {
     const secretName = provider.apiKey?.secret;
-    const secret =
-      secretName === undefined ? undefined : await this.store.secrets.get(workspaceId, secretName);
     const cacheKey = `${provider.id}/${modelId}`;
     const revision = `${provider.updatedAt}|${secret === undefined ? '' : `${secret.id}|${secret.version}|${secret.fingerprint}|${secret.updatedAt}`}`;
     const cached = this.models.get(cacheKey);

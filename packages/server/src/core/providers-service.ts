@@ -71,6 +71,24 @@ export class ProvidersService {
     }
   }
 
+  /**
+   * A playground provider under another name (the runagents starter kit's `playground-llm`), which
+   * the public API cannot create. Idempotent: a provider of that name is returned as it is.
+   */
+  async ensurePlayground(caller: Caller, name: string): Promise<{ provider: Provider; created: boolean }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const existing = await this.store.providers.get(caller.workspaceId, name);
+      if (existing !== undefined) return { provider: existing, created: false };
+      try {
+        const provider = { ...playgroundProvider(nowIso()), name, builtIn: false };
+        return { provider: await this.store.providers.create(caller.workspaceId, provider), created: true };
+      } catch (error) {
+        // The name (a concurrent request) or the number was taken: look again.
+        if (!isUniqueViolation(error) || attempt >= maxCreateAttempts) throw error;
+      }
+    }
+  }
+
   /** By its number (Make's makeConnectionId). */
   async getByNumber(caller: Caller, number: number): Promise<Provider> {
     const provider = await this.store.providers.getByNumber(caller.workspaceId, number);

@@ -50,6 +50,9 @@ export interface RunCreateOptions {
   callbackBody?: CallbackBodyFormat;
 }
 
+/** Events after which a waiting caller gets the run: its end, or its pause. */
+const endsWait = new Set<RunEvent['type']>(['run-end', 'approval-requested', 'tool-outputs-requested']);
+
 /** Associated data binding a sealed callback secret to its run. */
 export const callbackSecretBinding = (runId: string) => `callback/${runId}`;
 
@@ -210,11 +213,14 @@ export class RunsService {
     return runEventStream(this.store, this.bus, id, afterSeq, signal);
   }
 
-  /** Resolves with the run once it has ended. The run goes on if the caller stops waiting. */
+  /**
+   * Resolves with the run once it has ended, or paused in requires_action (it waits for someone:
+   * the caller gets `requiredAction`). The run goes on if the caller stops waiting.
+   */
   async waitForEnd(caller: Caller, id: string, signal: AbortSignal): Promise<Run> {
     const ended = new Promise<void>((resolve) => {
       const unsubscribe = this.bus.subscribe(id, (events) => {
-        if (events.some((event) => event.type === 'run-end')) {
+        if (events.some((event) => endsWait.has(event.type))) {
           unsubscribe();
           resolve();
         }
@@ -224,7 +230,7 @@ export class RunsService {
         resolve();
       });
       void this.store.runs.get(caller.workspaceId, id).then((run) => {
-        if (run === undefined || isFinalRunStatus(run.status)) {
+        if (run === undefined || isFinalRunStatus(run.status) || run.status === 'requires_action') {
           unsubscribe();
           resolve();
         }

@@ -1,6 +1,7 @@
 import type { EventBus } from '../queue/event-bus.ts';
 import type { Store } from '../store/index.ts';
 import { AgentsService } from './agents-service.ts';
+import { ApprovalsService } from './approvals-service.ts';
 import { ApiKeysService } from './api-keys-service.ts';
 import { AuthService, type Authenticator } from './auth-service.ts';
 import type { SecretBox } from './crypto.ts';
@@ -27,6 +28,7 @@ export interface Services {
   starterKit: StarterKitService;
   tools: ToolsService;
   policies: PoliciesService;
+  approvals: ApprovalsService;
   /** For the engine: models and tools of a workspace. */
   modelAccess: ModelAccess;
 }
@@ -53,6 +55,7 @@ export function createServices(
     starterKit: new StarterKitService(store, agents),
     tools: new ToolsService(store, secrets, toolRegistry),
     policies: new PoliciesService(store),
+    approvals: new ApprovalsService(store, bus),
     modelAccess: new ModelAccess(store, secrets, toolRegistry),
   };
 }

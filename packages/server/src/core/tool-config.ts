@@ -1,5 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type {
+  ClientToolConfig,
   CreateTool,
   HttpToolConfig,
   ToolAuth,
@@ -75,6 +76,41 @@ export function normalizeToolConfig(toolName: string, fields: DefinitionFields):
   return config;
 }
 
+/** The only fields a client tool has; any other field of the flat create schema is a 400 by name. */
+const clientToolFields = new Set(['description', 'inputSchema']);
+
+/**
+ * A client tool's definition: what the model is shown. Runyard never executes it, so it has no
+ * endpoint, credentials or limits; `inputSchema` is required and must be a usable JSON Schema of
+ * an object (a model's arguments are always one).
+ */
+export function normalizeClientToolConfig(fields: DefinitionFields): ClientToolConfig {
+  for (const [field, value] of Object.entries(fields)) {
+    if (value !== undefined && value !== null && !clientToolFields.has(field)) {
+      throw invalidField(field, 'is not a field of a client tool (description, inputSchema)');
+    }
+  }
+  const { inputSchema } = fields;
+  if (inputSchema === undefined || inputSchema === null) {
+    throw invalidField('inputSchema', 'is required for a client tool: the JSON Schema of its input');
+  }
+  if (inputSchema.type !== 'object') {
+    throw invalidField('inputSchema', 'must be the JSON Schema of an object ("type": "object")');
+  }
+  checkSchema('inputSchema', inputSchema);
+  return { kind: 'client', description: fields.description ?? '', inputSchema };
+}
+
+/** PATCH semantics over a client tool (`inputSchema: null` is refused: it has no default). */
+export function mergeClientToolChange(current: ClientToolConfig, change: UpdateTool): DefinitionFields {
+  const fields: Record<string, unknown> = {
+    description: current.description,
+    inputSchema: current.inputSchema,
+  };
+  for (const [key, value] of Object.entries(change)) if (value !== undefined) fields[key] = value;
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+}
+
 /** PATCH semantics over the current definition; setting `openapi` replaces a single operation and vice versa. */
 export function mergeToolChange(current: HttpToolConfig, change: UpdateTool): DefinitionFields {
   const fields: Record<string, unknown> = {
@@ -123,6 +159,9 @@ export function secretReferencesOf(auth: ToolAuth): { field: string; secret: str
 /** The operations of a stored definition as the API shows them; [] if it no longer parses. */
 export function operationViews(toolName: string, config: ToolConfig): ToolOperation[] {
   if (config.kind === 'agent') return agentToolOperations(toolName, config);
+  if (config.kind === 'client') {
+    return [{ name: toolName, description: config.description, inputSchema: config.inputSchema }];
+  }
   // An mcp tool's operations are what its server listed: `mcpOperationViews` of the record.
   if (config.kind === 'mcp') return [];
   let operations: HttpOperation[];

@@ -1,5 +1,6 @@
 import { createAgentTool } from '../engine/tools/agent-tool.ts';
 import { builtinTools } from '../engine/tools/builtin-tools.ts';
+import { createClientTool } from '../engine/tools/client-tool.ts';
 import type { CredentialSource } from '../engine/tools/http-auth.ts';
 import { httpOperations } from '../engine/tools/http-operations.ts';
 import { createHttpTool, type HttpOperation } from '../engine/tools/http-tool.ts';
@@ -27,7 +28,7 @@ export function baseToolName(callableName: string): string {
 
 /** The callable names of a registry tool: itself, or `<name>.<operationId>` per OpenAPI operation. */
 export function callableNames(record: ToolRecord): string[] {
-  if (record.config.kind === 'agent') return [record.name];
+  if (record.config.kind === 'agent' || record.config.kind === 'client') return [record.name];
   if (record.config.kind === 'mcp') return mcpOperationViews(record).map((operation) => operation.name);
   try {
     return httpOperations(record.name, record.config).map((operation) => operation.name);
@@ -79,6 +80,8 @@ export class ToolRegistry {
   private readonly operations = new Map<string, HttpOperation[]>();
   /** Discovered MCP tools per discovery (`<id>:<version>:<discoveredAt>`). */
   private readonly mcpTools = new Map<string, McpListedTool[]>();
+  /** Client tools per immutable version: a stable schema object, compiled once by the validator. */
+  private readonly clientTools = new Map<string, Tool>();
 
   constructor(
     private readonly store: Store,
@@ -166,6 +169,10 @@ export class ToolRegistry {
         if (name === record.name) tools.set(name, createAgentTool(name, record.config));
         continue;
       }
+      if (record.config.kind === 'client') {
+        if (name === record.name) tools.set(name, this.clientToolOf(record));
+        continue;
+      }
       if (record.config.kind === 'mcp') {
         const listed = this.mcpToolsOf(record).find((tool) => `${record.name}.${tool.name}` === name);
         if (listed !== undefined) {
@@ -181,6 +188,20 @@ export class ToolRegistry {
 
   async resolveOne(workspaceId: string, name: string): Promise<Tool | undefined> {
     return (await this.resolve(workspaceId, [name])).get(name);
+  }
+
+  private clientToolOf(record: ToolRecord): Tool {
+    if (record.config.kind !== 'client') throw new Error(`tool ${record.id} is not a client tool`);
+    const key = `${record.id}:${record.latestVersion}`;
+    const tool = this.clientTools.get(key) ?? createClientTool(record.name, record.config);
+    // Most recently used last; the oldest entry goes first.
+    this.clientTools.delete(key);
+    this.clientTools.set(key, tool);
+    for (const oldest of this.clientTools.keys()) {
+      if (this.clientTools.size <= maxCachedVersions) break;
+      this.clientTools.delete(oldest);
+    }
+    return tool;
   }
 
   private operationsOf(record: ToolRecord): HttpOperation[] {

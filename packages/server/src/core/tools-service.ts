@@ -26,7 +26,9 @@ import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
 import type { SecretsService } from './secrets-service.ts';
 import {
+  mergeClientToolChange,
   mergeToolChange,
+  normalizeClientToolConfig,
   normalizeToolConfig,
   operationViews,
   secretReferencesOf,
@@ -98,7 +100,9 @@ export class ToolsService {
         ? await normalizeAgentToolConfig(this.store, caller.workspaceId, fields)
         : kind === 'mcp'
           ? normalizeMcpToolConfig(fields)
-          : normalizeToolConfig(name, withoutMcpFields(fields));
+          : kind === 'client'
+            ? normalizeClientToolConfig(fields)
+            : normalizeToolConfig(name, withoutMcpFields(fields));
     await this.checkSecrets(caller.workspaceId, config);
     const now = nowIso();
     const record: ToolRecord = {
@@ -181,7 +185,9 @@ export class ToolsService {
             )
           : current.config.kind === 'mcp'
             ? normalizeMcpToolConfig(mergeMcpToolChange(current.config, change))
-            : normalizeToolConfig(name, withoutMcpFields(mergeToolChange(current.config, change)));
+            : current.config.kind === 'client'
+              ? normalizeClientToolConfig(mergeClientToolChange(current.config, change))
+              : normalizeToolConfig(name, withoutMcpFields(mergeToolChange(current.config, change)));
       if (toolContentHash(config) === toolContentHash(current.config)) return toTool(current);
       await this.checkSecrets(caller.workspaceId, config);
       const latestVersion = current.latestVersion + 1;
@@ -400,8 +406,8 @@ export class ToolsService {
   }
 
   private async checkSecrets(workspaceId: string, config: ToolConfig): Promise<void> {
-    // An agent tool references no secret.
-    if (config.kind === 'agent') return;
+    // Agent and client tools reference no secret.
+    if (config.kind === 'agent' || config.kind === 'client') return;
     const references = config.kind === 'mcp' ? mcpSecretReferences(config) : secretReferencesOf(config.auth);
     for (const { field, secret } of references) {
       if (!(await this.secrets.exists(workspaceId, secret))) {

@@ -7,6 +7,8 @@ import type { JournaledStep } from './journal.ts';
 import type { RunLog } from './run-log.ts';
 import { executeToolCalls, parseToolInput, type ToolCallRequest } from './tool-calls.ts';
 import { addChildUsage } from './child-runs.ts';
+import type { ApprovalGate } from './approvals/approval-gate.ts';
+import type { PauseCollector, PendingCall } from './approvals/run-pause.ts';
 import type { Tool, ToolRunScope } from './tools/tool.ts';
 import { schemaProblems } from './tools/validate-input.ts';
 import { budgetExceeded, repeatedToolCalls, stepLimitReached, type LoopState } from './stop-conditions.ts';
@@ -36,10 +38,16 @@ export interface LoopContext {
   signal: AbortSignal;
   costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
   onProgress: (state: LoopState) => Promise<void>;
+  /** Approvals of the run (docs/architecture/approvals.md); absent: approval_required is refused. */
+  approvals?: ApprovalGate | undefined;
+  /** Calls that wait (approvals, client tools): any after a step's tool calls pause the run. */
+  pauses?: PauseCollector | undefined;
 }
 
 export interface LoopOutcome {
-  status: 'succeeded' | 'failed' | 'cancelled';
+  /** paused: calls of the last step wait (`pending`); the other calls' results are in the log. */
+  status: 'succeeded' | 'failed' | 'cancelled' | 'paused';
+  pending?: PendingCall[];
   output: RunOutput | null;
   error: RunError | null;
   /** The assistant and tool messages this run adds to its thread. */
@@ -83,6 +91,18 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
     state,
   });
 
+  // Waiting calls in the model's order, whatever order the parallel calls reached their tools in.
+  const paused = (pauses: PauseCollector, calls: readonly { toolCallId: string }[]): LoopOutcome => {
+    const order = new Map(calls.map((call, index) => [call.toolCallId, index]));
+    const position = (toolCallId: string) => order.get(toolCallId) ?? calls.length;
+    return {
+      ...end('paused', null, null),
+      pending: [...pauses.calls].sort(
+        (left, right) => position(left.toolCallId) - position(right.toolCallId),
+      ),
+    };
+  };
+
   const children = context.run?.children;
   if (children !== undefined) {
     // Child runs (agent tools) count in this run's usage and budgets: those that ended before an
@@ -107,6 +127,8 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
       const calls = toolCallsOf(step.content);
       if (calls.length === 0) continue;
       const results = await executeToolCalls(context, step.step, calls, step.results);
+      if (context.pauses !== undefined && context.pauses.calls.length > 0)
+        return paused(context.pauses, calls);
       messages.push(results);
       produced.push(results);
     }
@@ -189,6 +211,8 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
       const repeated = repeatedToolCalls(state, calls);
       if (repeated !== undefined) throw new EngineError('TOOL_LOOP', repeated);
       const results = await executeToolCalls(context, step, calls, new Map());
+      if (context.pauses !== undefined && context.pauses.calls.length > 0)
+        return paused(context.pauses, calls);
       messages.push(results);
       produced.push(results);
       // A child run's usage may have used up the budget.

@@ -3,6 +3,9 @@ import type { EventBus } from '../queue/event-bus.ts';
 import type { RunRecord, Store } from '../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
 import { agentVersion } from './agent-versions.ts';
+import { ApprovalGate } from './approvals/approval-gate.ts';
+import { pauseRun } from './approvals/pause-run.ts';
+import { PauseCollector } from './approvals/run-pause.ts';
 import { ChildRuns } from './child-runs.ts';
 import { EngineError } from './engine-error.ts';
 import { fromInput } from './history.ts';
@@ -28,6 +31,10 @@ export interface EngineDependencies {
   newMessageId: () => string;
   /** Ids of child runs (agent tools, engine/child-runs.ts). */
   newRunId: () => string;
+  /** Ids of approvals (docs/architecture/approvals.md). */
+  newApprovalId: () => string;
+  /** How long a pending approval waits before it expires (RUNYARD_APPROVAL_TIMEOUT_MS). */
+  approvalTimeoutMs: number;
   /** Called once a run with a callback URL has ended and its end is stored (callbacks hook in here). */
   onRunEnded?: (run: Run) => void;
 }
@@ -51,7 +58,9 @@ export async function executeRun(
   // Only an execution writes a run's events (a run cancelled while queued ends there and is never
   // claimed), so a run on its first claim has none: the log is read only when it may be resumed,
   // i.e. claimed again, or executed without a claim of its own.
-  const events = claimed.claims === 1 ? [] : await store.runEvents.list(claimed.id, 0, 1_000_000);
+  // A run resumed after a pause (approvals, client tools) has a log even on its first claim since.
+  const resumed = (claimed.resumedAt ?? null) !== null;
+  const events = claimed.claims === 1 && !resumed ? [] : await store.runEvents.list(claimed.id, 0, 1_000_000);
   const log = new RunLog(claimed.id, store, bus, events.at(-1)?.seq ?? 0);
   const version = await agentVersion(store, claimed.agentId, claimed.agentVersion);
   if (version === undefined) {
@@ -85,7 +94,8 @@ export async function executeRun(
 
   const deadline = new AbortController();
   const timeoutMs = config.settings.timeoutMs ?? defaultRunTimeoutMs;
-  const startedMs = Date.parse(claimed.startedAt ?? claimed.createdAt);
+  // Time spent paused, waiting for a human or the caller, is not the run's: it counts from its resume.
+  const startedMs = Date.parse(claimed.resumedAt ?? claimed.startedAt ?? claimed.createdAt);
   const timer = setTimeout(
     () => deadline.abort(new EngineError('RUN_TIMEOUT', `the run took longer than ${timeoutMs} ms`)),
     Math.max(0, startedMs + timeoutMs - Date.now()),
@@ -100,7 +110,17 @@ export async function executeRun(
       const models = [config.model, ...(config.settings.fallbackModels ?? [])];
       const conversation = await prepareConversation(store, claimed, config.settings, events);
       const candidates = await dependencies.resolveModels(claimed.workspaceId, models);
+      // A child run (inline under its parent's worker) cannot pause yet: without a gate its
+      // approval_required calls are refused, as for a direct invoke (docs/architecture/approvals.md).
+      const pausable = (claimed.parentRunId ?? null) === null;
+      const pauses = pausable ? new PauseCollector() : undefined;
+      const approvals = resumed ? await store.approvals.ofRun(claimed.id) : [];
       outcome = await runAgentLoop({
+        approvals:
+          pauses === undefined
+            ? undefined
+            : new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
+        pauses,
         workspaceId: claimed.workspaceId,
         runId: claimed.id,
         instructions: config.instructions,
@@ -141,6 +161,11 @@ export async function executeRun(
   if (signal.aborted && signal.reason instanceof RunReleased) {
     await log.flush().catch(() => undefined);
     return;
+  }
+  if (outcome.status === 'paused') {
+    if (await pauseRun(dependencies, claimed, log, outcome)) return;
+    // No longer running: it was cancelled while its last step ran.
+    outcome = failed('CANCELLED', 'the run was cancelled', 'cancelled');
   }
   await finish(dependencies, claimed, log, outcome);
 }
@@ -188,8 +213,17 @@ async function finish(
   dependencies: EngineDependencies,
   run: RunRecord,
   log: RunLog,
-  outcome: LoopOutcome,
+  loopOutcome: LoopOutcome,
 ): Promise<void> {
+  // A pause is stored by pauseRun, never here: should one reach this point it is a failure.
+  const outcome =
+    loopOutcome.status === 'paused'
+      ? {
+          ...loopOutcome,
+          status: 'failed' as const,
+          error: { code: 'INTERNAL_ERROR', message: 'a paused run was ended' },
+        }
+      : { ...loopOutcome, status: loopOutcome.status };
   const finishedAt = new Date().toISOString();
   const { state } = outcome;
   const progress = {

@@ -29,5 +29,14 @@ export function toRun(record: RunRecord): Run {
       record.finishedAt === null || record.startedAt === null
         ? null
         : Math.max(0, Date.parse(record.finishedAt) - Date.parse(record.startedAt)),
+    requiredAction: publicRequiredAction(record),
   };
+}
+
+/** Only a paused run waits for something; the stored step of client calls is the engine's own. */
+function publicRequiredAction(record: RunRecord): Run['requiredAction'] {
+  const action = record.status === 'requires_action' ? record.requiredAction : null;
+  if (action === null || action === undefined) return null;
+  if (action.type === 'approval') return { type: 'approval', approvals: action.approvals };
+  return { type: 'tool_outputs', toolCalls: action.toolCalls };
 }

@@ -1,6 +1,8 @@
 import type { MessagePart } from '@runyard/protocol';
 import type { LoopMessage } from './history.ts';
 import type { RunLog } from './run-log.ts';
+import type { ApprovalGate } from './approvals/approval-gate.ts';
+import type { PauseCollector } from './approvals/run-pause.ts';
 import type { Tool, ToolRunScope } from './tools/tool.ts';
 import { schemaProblems } from './tools/validate-input.ts';
 
@@ -20,6 +22,10 @@ interface ToolCallContext {
   run?: ToolRunScope | undefined;
   log: RunLog;
   signal: AbortSignal;
+  /** Approvals of the run (engine/approvals); absent: approval_required is refused. */
+  approvals?: ApprovalGate | undefined;
+  /** The run's waiting calls: a call recorded here has no result yet and pauses the run. */
+  pauses?: PauseCollector | undefined;
 }
 
 /** Model output is untrusted: arguments that are not JSON become a problem the model is told about. */
@@ -44,9 +50,11 @@ export async function executeToolCalls(
   finished: ReadonlyMap<string, { output: unknown; isError: boolean }>,
 ): Promise<LoopMessage> {
   const results = await Promise.all(
-    calls.map(async (call): Promise<MessagePart> => {
+    calls.map(async (call): Promise<MessagePart | undefined> => {
       const done = finished.get(call.toolCallId);
       const result = done ?? (await executeOne(context, call, step));
+      // A call that waits (approval, client tool) has no result: the run pauses after this step.
+      if (result === undefined) return undefined;
       if (done === undefined) {
         context.log.emit({
           type: 'tool-result',
@@ -59,14 +67,14 @@ export async function executeToolCalls(
       return { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, ...result };
     }),
   );
-  return { role: 'tool', content: results };
+  return { role: 'tool', content: results.filter((result) => result !== undefined) };
 }
 
 async function executeOne(
   context: ToolCallContext,
   call: ToolCallRequest,
   step: number,
-): Promise<{ output: unknown; isError: boolean }> {
+): Promise<{ output: unknown; isError: boolean } | undefined> {
   context.signal.throwIfAborted();
   const tool = context.tools.get(call.toolName);
   if (tool === undefined) {
@@ -75,10 +83,12 @@ async function executeOne(
   }
   if (call.inputError !== undefined)
     return { output: `invalid arguments:\n${call.inputError}`, isError: true };
-  const problems = schemaProblems(tool.inputSchema, call.input);
+  // An approver may have replaced the arguments (checked against the schema when approved).
+  const input = context.approvals?.editedArguments(call.toolCallId)?.value ?? call.input;
+  const problems = schemaProblems(tool.inputSchema, input);
   if (problems.length > 0) return { output: `invalid arguments:\n${problems.join('\n')}`, isError: true };
   try {
-    const output = await tool.execute(call.input, {
+    const output = await tool.execute(input, {
       workspaceId: context.workspaceId,
       runId: context.runId,
       toolCallId: call.toolCallId,
@@ -93,10 +103,13 @@ async function executeOne(
           ...progress,
         }),
       onPolicyDecision: (decision) => context.log.emit({ type: 'policy-decision', ...decision }),
+      approvals: context.approvals,
+      pauses: context.pauses,
     });
     return { output: output === undefined ? null : output, isError: false };
   } catch (error) {
     if (context.signal.aborted) throw context.signal.reason;
+    if (context.pauses?.has(call.toolCallId) === true) return undefined;
     return { output: error instanceof Error ? error.message : String(error), isError: true };
   }
 }

@@ -7,6 +7,7 @@ import { SecretBox, loadMasterKey } from '../core/crypto.ts';
 import { createServices } from '../core/services.ts';
 import { callbackSecretBinding } from '../core/runs-service.ts';
 import { newId } from '../core/ids.ts';
+import { expireApprovals } from '../engine/approvals/resolve-approval.ts';
 import { RunWorker } from '../engine/run-worker.ts';
 import { CallbackScheduler, callbackDefaults } from '../engine/callback-scheduler.ts';
 import { costOf, priceOf } from '../engine/prices.ts';
@@ -85,6 +86,7 @@ export async function startServer(
     }
   }
   let worker: RunWorker | undefined;
+  let approvalSweep: NodeJS.Timeout | undefined;
   let callbacks: CallbackScheduler | undefined;
   if (role !== 'api') {
     // Worker processes deliver callbacks; an API process only schedules them (runs it cancels).
@@ -107,6 +109,8 @@ export async function startServer(
         costOf: (reference, usage) => costOf(usage, priceOf(reference.slice(reference.indexOf('/') + 1))),
         newMessageId: () => newId('message'),
         newRunId: () => newId('run'),
+        newApprovalId: () => newId('approval'),
+        approvalTimeoutMs: config.approvalTimeoutMs,
         // The run's first callback attempt was made due when its end was stored: look for it now.
         onRunEnded: () => scheduler.pump(),
       },
@@ -123,6 +127,15 @@ export async function startServer(
     );
     await worker.start();
     scheduler.start();
+    // Pending approvals expire (count as denied, their runs go on): checked at a tenth of the
+    // timeout, between every 100 ms and every minute.
+    const sweepMs = Math.min(60_000, Math.max(100, Math.floor(config.approvalTimeoutMs / 10)));
+    approvalSweep = setInterval(() => {
+      expireApprovals(store, bus, new Date()).catch((error: unknown) =>
+        logger.error({ err: error }, 'expiring approvals'),
+      );
+    }, sweepMs);
+    approvalSweep.unref();
   }
 
   let accepting = true;
@@ -179,6 +192,7 @@ export async function startServer(
       closing ??= (async () => {
         accepting = false;
         clearInterval(maintenance);
+        clearInterval(approvalSweep);
         if (worker !== undefined) {
           const graceMs = config.shutdownGraceMs;
           logger.info({ worker: worker.owner, runs: worker.activeRuns, graceMs }, 'worker draining');

@@ -15,7 +15,14 @@ export type {
   RunProgress,
   RunSettingsOverride,
   CallbackBodyFormat,
+  StoredRequiredAction,
 } from './repositories/runs.ts';
 export type { McpDiscoveredTool, McpDiscovery, ToolRecord, ToolRow, ToolUse } from './repositories/tools.ts';
 export type { AuditFilter } from './repositories/policies.ts';
 export type { MemoryEntry, MemoryScope } from './repositories/agent-memory.ts';
+export type {
+  ApprovalRecord,
+  ApprovalDecision,
+  ApprovalFilter,
+  ApprovalGrant,
+} from './repositories/approvals.ts';

@@ -177,6 +177,10 @@ export interface RunTable {
   parent_tool_call_id: Generated<string | null>;
   /** Ancestors of the run: 0 for a top-level run. */
   depth: Generated<number>;
+  /** JSON: what a run in requires_action waits for (migration 0010); null otherwise. */
+  required_action: Generated<string | null>;
+  /** When the run last went back to the queue after a pause; its timeout counts from then. */
+  resumed_at: Generated<string | null>;
 }
 
 /** A note of the `memory` built-in; `scope` is `agent` or `thread:<id>` (migration 0007). */
@@ -260,6 +264,43 @@ export interface AuditEntryTable {
   created_at: string;
 }
 
+/** A tool call paused for a human decision (migration 0010). */
+export interface ApprovalTable {
+  id: string;
+  workspace_id: string;
+  run_id: string;
+  root_run_id: string;
+  agent_id: string;
+  tool_call_id: string;
+  tool_name: string;
+  /** JSON */
+  arguments: string;
+  /** JSON: policy, ruleIndex, resource, method. */
+  rule: string;
+  status: string;
+  scope: string | null;
+  decided_by: string | null;
+  reason: string | null;
+  /** JSON; null when the approver kept the model's arguments. */
+  edited_arguments: string | null;
+  expires_at: string;
+  created_at: string;
+  decided_at: string | null;
+}
+
+/** A `window` approval: the agent's later calls under the same rule and tool pass until it expires. */
+export interface ApprovalGrantTable {
+  id: string;
+  workspace_id: string;
+  agent_id: string;
+  policy: string | null;
+  rule_index: number | null;
+  tool_name: string;
+  approval_id: string;
+  expires_at: string;
+  created_at: string;
+}
+
 export interface MigrationTable {
   name: string;
   applied_at: string;
@@ -291,6 +332,8 @@ export interface Database {
   agent_memory: AgentMemoryTable;
   policies: PolicyTable;
   audit_entries: AuditEntryTable;
+  approvals: ApprovalTable;
+  approval_grants: ApprovalGrantTable;
   runyard_migrations: MigrationTable;
   instance: InstanceTable;
 }

@@ -16,6 +16,7 @@ import { CompatReferenceRepository } from './repositories/compat-references.ts';
 import { ToolRepository } from './repositories/tools.ts';
 import { PolicyRepository } from './repositories/policies.ts';
 import { AgentMemoryRepository } from './repositories/agent-memory.ts';
+import { ApprovalRepository } from './repositories/approvals.ts';
 
 /** Every query Runyard makes, grouped by table. The same code runs on SQLite and PostgreSQL. */
 export class Store {
@@ -35,6 +36,7 @@ export class Store {
   readonly tools: ToolRepository;
   readonly policies: PolicyRepository;
   readonly agentMemory: AgentMemoryRepository;
+  readonly approvals: ApprovalRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -56,6 +58,7 @@ export class Store {
     this.tools = new ToolRepository(db);
     this.policies = new PolicyRepository(db);
     this.agentMemory = new AgentMemoryRepository(db);
+    this.approvals = new ApprovalRepository(db);
   }
 
   /**

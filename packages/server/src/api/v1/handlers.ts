@@ -14,6 +14,7 @@ export function v1Handlers({
   starterKit,
   tools,
   policies,
+  approvals,
 }: Services): Handlers {
   /** wait: 200 with the ended run; stream: its event log as SSE; background: 202 at once. */
   const startRun = async (
@@ -159,6 +160,17 @@ export function v1Handlers({
       return {};
     },
     listAudit: async ({ caller, query }) => ({ body: await policies.audit(caller, query) }),
+    listApprovals: async ({ caller, query }) => ({ body: await approvals.list(caller, query) }),
+    getApproval: async ({ caller, params }) => ({ body: await approvals.get(caller, params.approvalId) }),
+    approveApproval: async ({ caller, params, body }) => ({
+      body: await approvals.approve(caller, params.approvalId, body),
+    }),
+    denyApproval: async ({ caller, params, body }) => ({
+      body: await approvals.deny(caller, params.approvalId, body),
+    }),
+    submitToolOutputs: async ({ caller, params, body }) => ({
+      body: await approvals.submitToolOutputs(caller, params.runId, body),
+    }),
 
     runStarterKit: async ({ caller }) => {
       const result = await starterKit.apply(caller);

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ToolError, type PolicyRefusal } from '../tools/tool-error.ts';
 import { classifyAddress, isMetadataHostname } from './addresses.ts';
+import type { ApprovalGate } from '../approvals/approval-gate.ts';
 import { awaitApproval } from './approval.ts';
 import type { PolicyDecisionRecord, RecordDecision } from './decision-record.ts';
 import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
@@ -44,6 +45,8 @@ export class EgressGuard {
     private readonly call: EgressCall,
     private readonly record: RecordDecision,
     private readonly lookup: HostLookup = systemLookup,
+    /** Decides approval_required requests inside a run (absent: a direct invoke, refused). */
+    private readonly approvals?: ApprovalGate,
   ) {}
 
   async authorize(method: string, url: URL, purpose: OutboundPurpose): Promise<ResolvedAddress> {
@@ -68,7 +71,7 @@ export class EgressGuard {
     if (decision.effect === 'approval_required') {
       const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
       await this.record(record);
-      await awaitApproval(record);
+      await awaitApproval(record, this.call.input, this.approvals);
     }
     const target = await this.resolve(url, decision.literalHostAllowed);
     if ('reason' in target) {

@@ -47,12 +47,13 @@ export function enforcePolicies(
           { resource: toolRecord.resource, policy: decision.policy, ruleIndex: decision.ruleIndex },
         );
       }
-      if (decision.effect === 'approval_required') await awaitApproval(toolRecord);
+      if (decision.effect === 'approval_required') await awaitApproval(toolRecord, input, context.approvals);
       const egress = new EgressGuard(
         policies,
         { toolName: tool.name, toolCallId: context.toolCallId, input },
         record,
         lookup,
+        context.approvals,
       );
       return tool.execute(input, { ...context, egress });
     },

@@ -71,7 +71,7 @@ function poolFor(url: URL, target: ResolvedAddress): http.Agent {
   } else {
     const options = {
       keepAlive: true,
-      maxFreeSockets: 8,
+      maxFreeSockets: 64,
       timeout: idleSocketTimeoutMs,
       lookup: pinnedLookup(target),
     };

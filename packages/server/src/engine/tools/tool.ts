@@ -2,6 +2,8 @@ import type { RunError, RunOutput, RunStatus, Usage } from '@runyard/protocol';
 import type { AgentMemoryRepository } from '../../store/repositories/agent-memory.ts';
 import type { PolicyDecisionRecord } from '../policies/decision-record.ts';
 import type { EgressGuard } from '../policies/egress-guard.ts';
+import type { ApprovalGate } from '../approvals/approval-gate.ts';
+import type { PauseCollector } from '../approvals/run-pause.ts';
 
 /** What a child run was asked: the agent of an agent tool, with the model's `input`. */
 export interface ChildRunRequest {
@@ -60,6 +62,10 @@ export interface ToolContext {
   egress?: EgressGuard | undefined;
   /** Called with each policy decision once it is audited: a run emits it as a `policy-decision` event. */
   onPolicyDecision?: ((decision: PolicyDecisionRecord) => void) | undefined;
+  /** Decides approval_required decisions inside a run (absent: a direct invoke, which is refused). */
+  approvals?: ApprovalGate | undefined;
+  /** The run's waiting calls: a `client` tool records its call here (absent: outside a run). */
+  pauses?: PauseCollector | undefined;
   /** Reports progress of a long call (MCP progress notifications): a `tool-progress` run event. */
   reportProgress?: ((progress: ToolProgress) => void) | undefined;
 }

@@ -1,6 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
+const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -8,13 +8,7 @@ const compiled = new WeakMap<object, ValidateFunction>();
  * form the model gets as a tool result (or a corrective prompt) so it can correct itself.
  */
 export function schemaProblems(schema: Record<string, unknown>, value: unknown): string[] {
-  let validate = compiled.get(schema);
-  if (validate === undefined) {
-    validate = ajv.compile(schema);
-    // Ajv would keep the schema forever; registry tools are rebuilt, so only the WeakMap holds it.
-    ajv.removeSchema(schema);
-    compiled.set(schema, validate);
-  }
+  const validate = validatorOf(schema);
   if (validate(value)) return [];
   return (validate.errors ?? []).map((error) => {
     const path = error.instancePath === '' ? '(root)' : error.instancePath.slice(1).replaceAll('/', '.');
@@ -24,4 +18,19 @@ export function schemaProblems(schema: Record<string, unknown>, value: unknown):
         : '';
     return `- ${path}: ${error.message ?? 'is invalid'}${extra}`;
   });
+}
+
+/**
+ * The compiled validator of a schema, kept as long as the schema object lives: registry tools keep
+ * their schema objects per tool version (core/tool-registry.ts), so each is compiled once.
+ */
+export function validatorOf(schema: Record<string, unknown>): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema);
+    // Ajv would keep the schema forever; only the WeakMap holds it.
+    ajv.removeSchema(schema);
+    compiled.set(schema, validate);
+  }
+  return validate;
 }

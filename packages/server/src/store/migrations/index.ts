@@ -8,6 +8,7 @@ import * as tools from './0006-tools.ts';
 import * as childRunsAndMemory from './0007-child-runs-and-memory.ts';
 import * as mcpDiscovery from './0008-mcp-discovery.ts';
 import * as policies from './0009-policies.ts';
+import * as approvals from './0010-approvals.ts';
 
 export interface Migration {
   name: string;
@@ -25,4 +26,5 @@ export const migrations: Migration[] = [
   childRunsAndMemory,
   mcpDiscovery,
   policies,
+  approvals,
 ];

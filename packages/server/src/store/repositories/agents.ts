@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { AgentConfig, AgentVersion } from '@runyard/protocol';
 import type { AgentTable, AgentVersionTable, Database } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
+import { PreparedQuery } from './prepared-query.ts';
 
 export interface AgentRow {
   id: string;
@@ -69,21 +70,36 @@ const toRecord = (row: AgentTable & { config: string }): AgentRecord => ({
   config: parseJson<AgentConfig>(row.config),
 });
 
+/** Live agents with their newest version's config. */
+const selectLive = (db: Kysely<Database>, workspaceId: string) =>
+  db
+    .selectFrom('agents')
+    .innerJoin('agent_versions', (join) =>
+      join
+        .onRef('agent_versions.agent_id', '=', 'agents.id')
+        .onRef('agent_versions.version', '=', 'agents.latest_version'),
+    )
+    .selectAll('agents')
+    .select('agent_versions.config')
+    .where('agents.workspace_id', '=', workspaceId)
+    .where('agents.deleted_at', 'is', null);
+
+type LiveAgentRow = Parameters<typeof toRecord>[0];
+
+/** Every run looks its agent up by id or slug (prepared-query.ts). */
+const findLive = (column: 'agents.id' | 'agents.slug') =>
+  new PreparedQuery<{ workspaceId: string; idOrSlug: string }, LiveAgentRow>(
+    (db, argument) => selectLive(db, argument('workspaceId')).where(column, '=', argument('idOrSlug')),
+    ['workspaceId', 'idOrSlug'],
+  );
+const findById = findLive('agents.id');
+const findBySlug = findLive('agents.slug');
+
 export class AgentRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   private selectLive(workspaceId: string) {
-    return this.db
-      .selectFrom('agents')
-      .innerJoin('agent_versions', (join) =>
-        join
-          .onRef('agent_versions.agent_id', '=', 'agents.id')
-          .onRef('agent_versions.version', '=', 'agents.latest_version'),
-      )
-      .selectAll('agents')
-      .select('agent_versions.config')
-      .where('agents.workspace_id', '=', workspaceId)
-      .where('agents.deleted_at', 'is', null);
+    return selectLive(this.db, workspaceId);
   }
 
   async insert(workspaceId: string, agent: AgentRow): Promise<void> {
@@ -113,8 +129,8 @@ export class AgentRepository {
   }
 
   async find(workspaceId: string, idOrSlug: string): Promise<AgentRecord | undefined> {
-    const column = idOrSlug.startsWith('agt_') ? 'agents.id' : 'agents.slug';
-    const row = await this.selectLive(workspaceId).where(column, '=', idOrSlug).executeTakeFirst();
+    const find = idOrSlug.startsWith('agt_') ? findById : findBySlug;
+    const row = await find.executeTakeFirst(this.db, { workspaceId, idOrSlug });
     return row && toRecord(row);
   }
 

@@ -2,6 +2,13 @@ import type { Kysely } from 'kysely';
 import type { ApiKey, Scope } from '@runyard/protocol';
 import type { ApiKeyTable, Database } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
+import { PreparedQuery } from './prepared-query.ts';
+
+/** Every authenticated request looks its key up (prepared-query.ts). */
+const findByHash = new PreparedQuery<{ keyHash: string }, ApiKeyTable>(
+  (db, argument) => db.selectFrom('api_keys').selectAll().where('key_hash', '=', argument('keyHash')),
+  ['keyHash'],
+);
 
 const toApiKey = (row: ApiKeyTable): ApiKey => ({
   id: row.id,
@@ -36,11 +43,7 @@ export class ApiKeyRepository {
   }
 
   async findByHash(keyHash: string): Promise<ApiKey | undefined> {
-    const row = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('key_hash', '=', keyHash)
-      .executeTakeFirst();
+    const row = await findByHash.executeTakeFirst(this.db, { keyHash });
     return row && toApiKey(row);
   }
 

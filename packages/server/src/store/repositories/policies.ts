@@ -2,6 +2,30 @@ import type { Kysely } from 'kysely';
 import type { AuditEntry, Policy, PolicyRule } from '@runyard/protocol';
 import type { AuditEntryTable, Database, PolicyTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
+import { PreparedQuery, argumentsNamed } from './prepared-query.ts';
+
+const auditColumns = [
+  'id',
+  'workspace_id',
+  'run_id',
+  'agent_id',
+  'tool_call_id',
+  'tool_name',
+  'resource',
+  'method',
+  'effect',
+  'policy',
+  'rule_index',
+  'reason',
+  'created_at',
+] as const satisfies readonly (keyof AuditEntryTable)[];
+
+/** Every policy decision of a tool call writes one (prepared-query.ts). */
+const insertAudit = new PreparedQuery<AuditEntryTable>(
+  (db, argument) =>
+    db.insertInto('audit_entries').values(argumentsNamed<AuditEntryTable>(auditColumns, argument)),
+  auditColumns,
+);
 
 const toPolicy = (row: PolicyTable): Policy => ({
   id: row.id,
@@ -131,24 +155,21 @@ export class PolicyRepository {
   }
 
   async insertAudit(workspaceId: string, entry: AuditEntry): Promise<void> {
-    await this.db
-      .insertInto('audit_entries')
-      .values({
-        id: entry.id,
-        workspace_id: workspaceId,
-        run_id: entry.runId,
-        agent_id: entry.agentId,
-        tool_call_id: entry.toolCallId,
-        tool_name: entry.toolName,
-        resource: entry.resource,
-        method: entry.method,
-        effect: entry.effect,
-        policy: entry.policy,
-        rule_index: entry.ruleIndex,
-        reason: entry.reason,
-        created_at: entry.createdAt,
-      })
-      .execute();
+    await insertAudit.execute(this.db, {
+      id: entry.id,
+      workspace_id: workspaceId,
+      run_id: entry.runId,
+      agent_id: entry.agentId,
+      tool_call_id: entry.toolCallId,
+      tool_name: entry.toolName,
+      resource: entry.resource,
+      method: entry.method,
+      effect: entry.effect,
+      policy: entry.policy,
+      rule_index: entry.ruleIndex,
+      reason: entry.reason,
+      created_at: entry.createdAt,
+    });
   }
 
   /** Newest first. */

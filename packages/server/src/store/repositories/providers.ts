@@ -2,6 +2,48 @@ import type { Kysely } from 'kysely';
 import type { ModelPrice, Provider, ProviderApi, ProviderKind } from '@runyard/protocol';
 import type { Database, ProviderTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
+import { PreparedQuery } from './prepared-query.ts';
+import type { SecretRecord } from './secrets.ts';
+
+/** A provider and the secret its key names, if that secret exists: what a run reads to call it. */
+export interface ProviderWithKey {
+  provider: Provider;
+  secret: SecretRecord | undefined;
+}
+
+/** The provider and its key's secret in one statement (prepared-query.ts): every run reads them. */
+const getWithKey = new PreparedQuery<
+  { workspaceId: string; name: string },
+  ProviderTable & {
+    secret_id: string | null;
+    secret_ciphertext: string | null;
+    secret_fingerprint: string | null;
+    secret_version: number | null;
+    secret_created_at: string | null;
+    secret_updated_at: string | null;
+  }
+>(
+  (db, argument) =>
+    db
+      .selectFrom('providers')
+      .leftJoin('secrets', (join) =>
+        join
+          .onRef('secrets.workspace_id', '=', 'providers.workspace_id')
+          .onRef('secrets.name', '=', 'providers.api_key_secret'),
+      )
+      .selectAll('providers')
+      .select([
+        'secrets.id as secret_id',
+        'secrets.ciphertext as secret_ciphertext',
+        'secrets.fingerprint as secret_fingerprint',
+        'secrets.version as secret_version',
+        'secrets.created_at as secret_created_at',
+        'secrets.updated_at as secret_updated_at',
+      ])
+      .where('providers.workspace_id', '=', argument('workspaceId'))
+      .where('providers.name', '=', argument('name')),
+  ['workspaceId', 'name'],
+);
 
 const toProvider = (row: ProviderTable): Provider => ({
   id: row.id,
@@ -90,6 +132,32 @@ export class ProviderRepository {
       .where('name', '=', name)
       .executeTakeFirst();
     return row && toProvider(row);
+  }
+
+  /** The provider by name with its key's secret (undefined when it has no key or the secret is gone). */
+  async getWithKey(workspaceId: string, name: string): Promise<ProviderWithKey | undefined> {
+    const row = await getWithKey.executeTakeFirst(this.db, { workspaceId, name });
+    if (row === undefined) return undefined;
+    const {
+      secret_id: secretId,
+      secret_ciphertext: ciphertext,
+      secret_fingerprint: fingerprint,
+      secret_version: version,
+      secret_created_at: createdAt,
+      secret_updated_at: updatedAt,
+      ...provider
+    } = row;
+    const secret =
+      secretId === null ||
+      ciphertext === null ||
+      fingerprint === null ||
+      version === null ||
+      createdAt === null ||
+      updatedAt === null ||
+      row.api_key_secret === null
+        ? undefined
+        : { id: secretId, name: row.api_key_secret, ciphertext, fingerprint, version, createdAt, updatedAt };
+    return { provider: toProvider(provider), secret };
   }
 
   async list(workspaceId: string, request: PageRequest): Promise<Page<Provider>> {

@@ -9,6 +9,7 @@ import type {
 } from '@runyard/protocol';
 import type { Database, RunTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
+import { PreparedQuery, argumentsNamed } from './prepared-query.ts';
 
 /** What the run was asked to do, beyond its input. */
 export interface RunOptions {
@@ -67,7 +68,20 @@ export interface RunRecord {
   parentRunId?: string | null;
   parentToolCallId?: string | null;
   depth?: number;
+  /** What a run in requires_action waits for (docs/architecture/approvals.md); read back always set. */
+  requiredAction?: StoredRequiredAction | null;
+  /** When the run last went back to the queue after a pause: its timeout counts from then. */
+  resumedAt?: string | null;
 }
+
+/** A paused run's wait, as stored: client tool calls keep their step for the results' events. */
+export type StoredRequiredAction =
+  | {
+      type: 'tool_outputs';
+      step: number;
+      toolCalls: { toolCallId: string; toolName: string; input: unknown }[];
+    }
+  | { type: 'approval'; approvals: string[] };
 
 const activeStatuses: RunStatus[] = ['queued', 'running', 'requires_action'];
 
@@ -101,6 +115,8 @@ const toRecord = (row: Selectable<RunTable>): RunRecord => ({
   parentRunId: row.parent_run_id,
   parentToolCallId: row.parent_tool_call_id,
   depth: row.depth,
+  requiredAction: row.required_action === null ? null : parseJson<StoredRequiredAction>(row.required_action),
+  resumedAt: row.resumed_at,
 });
 
 /**
@@ -180,6 +196,161 @@ const claimCandidate = (db: Kysely<Database>, now: string) =>
     .orderBy('candidate.id')
     .limit(1);
 
+/** The columns a run is inserted with: every one, so the prepared insert has one shape. */
+const insertColumns = [
+  'id',
+  'workspace_id',
+  'agent_id',
+  'agent_version',
+  'thread_id',
+  'status',
+  'input',
+  'output',
+  'error',
+  'input_tokens',
+  'output_tokens',
+  'cost_usd',
+  'cost_incomplete',
+  'iterations',
+  'metadata',
+  'options',
+  'callback_url',
+  'callback_secret',
+  'cancel_requested',
+  'lease_owner',
+  'lease_expires_at',
+  'claims',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'updated_at',
+  'parent_run_id',
+  'parent_tool_call_id',
+  'depth',
+] as const;
+type InsertRow = { [Column in (typeof insertColumns)[number]]: Selectable<RunTable>[Column] };
+
+interface ClaimArguments extends Record<string, unknown> {
+  owner: string;
+  now: string;
+  leaseUntil: string;
+}
+
+const claimSet = (eb: ExpressionBuilder<Database, 'runs'>, args: ClaimArguments) => ({
+  status: 'running',
+  lease_owner: args.owner,
+  lease_expires_at: args.leaseUntil,
+  claims: eb('claims', '+', 1),
+  started_at: eb.fn.coalesce('started_at', eb.val(args.now)),
+  updated_at: args.now,
+});
+
+const progressColumns = [
+  'input_tokens',
+  'output_tokens',
+  'cost_usd',
+  'cost_incomplete',
+  'iterations',
+] as const;
+type RunProgressRow = { [Column in (typeof progressColumns)[number]]: number };
+
+const progressArguments = (
+  argument: <Name extends keyof RunProgressRow>(name: Name) => RunProgressRow[Name],
+) => argumentsNamed<RunProgressRow>(progressColumns, argument);
+
+const progressRow = (progress: RunProgress): RunProgressRow => ({
+  input_tokens: progress.inputTokens,
+  output_tokens: progress.outputTokens,
+  cost_usd: progress.costUsd,
+  cost_incomplete: progress.costIncomplete ? 1 : 0,
+  iterations: progress.iterations,
+});
+
+/** The statements of every run, built once (prepared-query.ts). */
+const prepared = {
+  insert: new PreparedQuery<InsertRow>(
+    (db, argument) => db.insertInto('runs').values(argumentsNamed<InsertRow>(insertColumns, argument)),
+    insertColumns,
+  ),
+  get: new PreparedQuery<{ workspaceId: string; id: string }, Selectable<RunTable>>(
+    (db, argument) =>
+      db
+        .selectFrom('runs')
+        .selectAll()
+        .where('workspace_id', '=', argument('workspaceId'))
+        .where('id', '=', argument('id')),
+    ['workspaceId', 'id'],
+  ),
+  getById: new PreparedQuery<{ id: string }, Selectable<RunTable>>(
+    (db, argument) => db.selectFrom('runs').selectAll().where('id', '=', argument('id')),
+    ['id'],
+  ),
+  /** SQLite: the candidate and the claim in one statement (see claimNext). */
+  claimNext: new PreparedQuery<ClaimArguments, Selectable<RunTable>>(
+    (db, argument) => {
+      const args = { owner: argument('owner'), now: argument('now'), leaseUntil: argument('leaseUntil') };
+      return db
+        .updateTable('runs')
+        .set((eb) => claimSet(eb, args))
+        .where('id', '=', claimCandidate(db, args.now))
+        .returningAll();
+    },
+    ['owner', 'now', 'leaseUntil'],
+  ),
+  /** PostgreSQL: the candidate, locked, then the claim (see claimNext). */
+  claimCandidate: new PreparedQuery<{ now: string }, { id: string }>(
+    (db, argument) => claimCandidate(db, argument('now')).forUpdate().skipLocked(),
+    ['now'],
+  ),
+  claim: new PreparedQuery<ClaimArguments & { id: string }, Selectable<RunTable>>(
+    (db, argument) => {
+      const args = { owner: argument('owner'), now: argument('now'), leaseUntil: argument('leaseUntil') };
+      return db
+        .updateTable('runs')
+        .set((eb) => claimSet(eb, args))
+        .where('id', '=', argument('id'))
+        .returningAll();
+    },
+    ['owner', 'now', 'leaseUntil', 'id'],
+  ),
+  recordProgress: new PreparedQuery<RunProgressRow & { id: string; now: string }>(
+    (db, argument) =>
+      db
+        .updateTable('runs')
+        .set({ ...progressArguments(argument), updated_at: argument('now') })
+        .where('id', '=', argument('id')),
+    ['id', 'now', ...progressColumns],
+  ),
+  complete: new PreparedQuery<
+    RunProgressRow & {
+      id: string;
+      status: string;
+      output: string | null;
+      error: string | null;
+      finishedAt: string;
+    }
+  >(
+    (db, argument) =>
+      db
+        .updateTable('runs')
+        .set((eb) => ({
+          status: argument('status'),
+          output: argument('output'),
+          error: argument('error'),
+          finished_at: argument('finishedAt'),
+          updated_at: argument('finishedAt'),
+          ...progressArguments(argument),
+          lease_owner: null,
+          lease_expires_at: null,
+          required_action: null,
+          callback_due_at: callbackDueAt(eb, argument('finishedAt')),
+        }))
+        .where('id', '=', argument('id'))
+        .where('status', 'in', activeStatuses),
+    ['id', 'status', 'output', 'error', 'finishedAt', ...progressColumns],
+  ),
+};
+
 export class RunRepository {
   private readonly postgres: boolean;
 
@@ -188,55 +359,47 @@ export class RunRepository {
   }
 
   async insert(run: RunRecord): Promise<void> {
-    await this.db
-      .insertInto('runs')
-      .values({
-        id: run.id,
-        workspace_id: run.workspaceId,
-        agent_id: run.agentId,
-        agent_version: run.agentVersion,
-        thread_id: run.threadId,
-        status: run.status,
-        input: JSON.stringify(run.input),
-        output: run.output === null ? null : JSON.stringify(run.output),
-        error: run.error === null ? null : JSON.stringify(run.error),
-        input_tokens: run.inputTokens,
-        output_tokens: run.outputTokens,
-        cost_usd: run.costUsd,
-        cost_incomplete: run.costIncomplete ? 1 : 0,
-        iterations: run.iterations,
-        metadata: JSON.stringify(run.metadata),
-        options: JSON.stringify(run.options),
-        callback_url: run.callbackUrl,
-        callback_secret: run.callbackSecret,
-        cancel_requested: run.cancelRequested ? 1 : 0,
-        lease_owner: run.leaseOwner,
-        lease_expires_at: run.leaseExpiresAt,
-        claims: run.claims,
-        created_at: run.createdAt,
-        started_at: run.startedAt,
-        finished_at: run.finishedAt,
-        updated_at: run.updatedAt,
-        parent_run_id: run.parentRunId ?? null,
-        parent_tool_call_id: run.parentToolCallId ?? null,
-        depth: run.depth ?? 0,
-      })
-      .execute();
+    await prepared.insert.execute(this.db, {
+      id: run.id,
+      workspace_id: run.workspaceId,
+      agent_id: run.agentId,
+      agent_version: run.agentVersion,
+      thread_id: run.threadId,
+      status: run.status,
+      input: JSON.stringify(run.input),
+      output: run.output === null ? null : JSON.stringify(run.output),
+      error: run.error === null ? null : JSON.stringify(run.error),
+      input_tokens: run.inputTokens,
+      output_tokens: run.outputTokens,
+      cost_usd: run.costUsd,
+      cost_incomplete: run.costIncomplete ? 1 : 0,
+      iterations: run.iterations,
+      metadata: JSON.stringify(run.metadata),
+      options: JSON.stringify(run.options),
+      callback_url: run.callbackUrl,
+      callback_secret: run.callbackSecret,
+      cancel_requested: run.cancelRequested ? 1 : 0,
+      lease_owner: run.leaseOwner,
+      lease_expires_at: run.leaseExpiresAt,
+      claims: run.claims,
+      created_at: run.createdAt,
+      started_at: run.startedAt,
+      finished_at: run.finishedAt,
+      updated_at: run.updatedAt,
+      parent_run_id: run.parentRunId ?? null,
+      parent_tool_call_id: run.parentToolCallId ?? null,
+      depth: run.depth ?? 0,
+    });
   }
 
   async get(workspaceId: string, id: string): Promise<RunRecord | undefined> {
-    const row = await this.db
-      .selectFrom('runs')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await prepared.get.executeTakeFirst(this.db, { workspaceId, id });
     return row && toRecord(row);
   }
 
   /** For workers, which act on behalf of whichever workspace owns the run. */
   async getById(id: string): Promise<RunRecord | undefined> {
-    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await prepared.getById.executeTakeFirst(this.db, { id });
     return row && toRecord(row);
   }
 
@@ -299,30 +462,17 @@ export class RunRepository {
    * is locked with SKIP LOCKED, so concurrent workers never claim the same run.
    */
   async claimNext(owner: string, now: string, leaseUntil: string): Promise<RunRecord | undefined> {
-    const claim = (db: Kysely<Database>, id: string | ReturnType<typeof claimCandidate>) =>
-      db
-        .updateTable('runs')
-        .set((eb) => ({
-          status: 'running',
-          lease_owner: owner,
-          lease_expires_at: leaseUntil,
-          claims: eb('claims', '+', 1),
-          started_at: eb.fn.coalesce('started_at', eb.val(now)),
-          updated_at: now,
-        }))
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst();
+    const args = { owner, now, leaseUntil };
     if (!this.postgres) {
       // One statement: it takes SQLite's write lock before it reads, so it is atomic across
       // processes, and a worker finding nothing to claim costs one statement, not a transaction.
-      const row = await claim(this.db, claimCandidate(this.db, now));
+      const row = await prepared.claimNext.executeTakeFirst(this.db, args);
       return row && toRecord(row);
     }
     return this.db.transaction().execute(async (transaction) => {
-      const found = await claimCandidate(transaction, now).forUpdate().skipLocked().executeTakeFirst();
+      const found = await prepared.claimCandidate.executeTakeFirst(transaction, { now });
       if (found === undefined) return undefined;
-      const row = await claim(transaction, found.id);
+      const row = await prepared.claim.executeTakeFirst(transaction, { ...args, id: found.id });
       return row && toRecord(row);
     });
   }
@@ -350,18 +500,7 @@ export class RunRepository {
   }
 
   async recordProgress(id: string, progress: RunProgress, now: string): Promise<void> {
-    await this.db
-      .updateTable('runs')
-      .set({
-        input_tokens: progress.inputTokens,
-        output_tokens: progress.outputTokens,
-        cost_usd: progress.costUsd,
-        cost_incomplete: progress.costIncomplete ? 1 : 0,
-        iterations: progress.iterations,
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .execute();
+    await prepared.recordProgress.execute(this.db, { id, now, ...progressRow(progress) });
   }
 
   async setStatus(id: string, status: 'running' | 'requires_action', now: string): Promise<void> {
@@ -375,30 +514,71 @@ export class RunRepository {
 
   /** Ends an active run; false when it had already ended (e.g. cancelled meanwhile). */
   async complete(id: string, completion: RunCompletion, progress: RunProgress): Promise<boolean> {
+    const updated = await prepared.complete.executeCountingRows(this.db, {
+      id,
+      status: completion.status,
+      output: completion.output === null ? null : JSON.stringify(completion.output),
+      error: completion.error === null ? null : JSON.stringify(completion.error),
+      finishedAt: completion.finishedAt,
+      ...progressRow(progress),
+    });
+    return updated > 0n;
+  }
+
+  /**
+   * Pauses a running run (docs/architecture/approvals.md): it lets go of its lease, holds no worker,
+   * and waits in requires_action; false when it is no longer running (cancelled meanwhile).
+   */
+  async pause(
+    id: string,
+    action: StoredRequiredAction,
+    progress: RunProgress,
+    now: string,
+  ): Promise<boolean> {
     const result = await this.db
       .updateTable('runs')
-      .set((eb) => ({
-        status: completion.status,
-        output: completion.output === null ? null : JSON.stringify(completion.output),
-        error: completion.error === null ? null : JSON.stringify(completion.error),
-        finished_at: completion.finishedAt,
-        updated_at: completion.finishedAt,
+      .set({
+        status: 'requires_action',
+        required_action: JSON.stringify(action),
+        lease_owner: null,
+        lease_expires_at: null,
         input_tokens: progress.inputTokens,
         output_tokens: progress.outputTokens,
         cost_usd: progress.costUsd,
         cost_incomplete: progress.costIncomplete ? 1 : 0,
         iterations: progress.iterations,
-        lease_owner: null,
-        lease_expires_at: null,
-        callback_due_at: callbackDueAt(eb, completion.finishedAt),
-      }))
+        updated_at: now,
+      })
       .where('id', '=', id)
-      .where('status', 'in', activeStatuses)
+      .where('status', '=', 'running')
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
-  /** Ends a run that no worker has claimed yet; false when a worker got it first. */
+  /** Changes what a paused run waits for (some of it arrived); false when it is not paused. */
+  async setRequiredAction(id: string, action: StoredRequiredAction, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({ required_action: JSON.stringify(action), updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'requires_action')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Puts a paused run back in the queue (what it waited for arrived); false when it is not paused. */
+  async resume(id: string, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('runs')
+      // claims from 0: a pause is not a worker's death, so pauses never add up to WORKER_LOST.
+      .set({ status: 'queued', required_action: null, resumed_at: now, claims: 0, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'requires_action')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Ends a run that no worker holds (queued, or paused in requires_action); false when a worker got it first. */
   async cancelIfQueued(id: string, completion: RunCompletion): Promise<boolean> {
     const result = await this.db
       .updateTable('runs')
@@ -407,10 +587,11 @@ export class RunRepository {
         error: completion.error === null ? null : JSON.stringify(completion.error),
         finished_at: completion.finishedAt,
         updated_at: completion.finishedAt,
+        required_action: null,
         callback_due_at: callbackDueAt(eb, completion.finishedAt),
       }))
       .where('id', '=', id)
-      .where('status', '=', 'queued')
+      .where('status', 'in', ['queued', 'requires_action'])
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }

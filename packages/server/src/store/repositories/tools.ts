@@ -254,6 +254,7 @@ function secretHoldingFields(config: ToolConfig): unknown {
     case 'mcp':
       return [config.env, config.headers];
     case 'agent':
+    case 'client':
       return null;
   }
 }

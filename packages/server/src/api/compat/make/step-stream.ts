@@ -103,6 +103,8 @@ export async function* makeSteps(
       case 'usage':
       case 'error':
       case 'approval-requested':
+      case 'approval-decided':
+      case 'tool-outputs-requested':
       case 'policy-decision':
       case 'tool-progress':
       case 'child-run-start':

@@ -88,6 +88,8 @@ export class FrameRenderer {
         });
       // Events runtools has no frame for are left out.
       case 'usage':
+      case 'approval-decided':
+      case 'tool-outputs-requested':
       case 'policy-decision':
       case 'tool-progress':
       case 'child-run-start':

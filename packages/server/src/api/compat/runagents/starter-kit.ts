@@ -1,0 +1,58 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Services } from '../../../core/services.ts';
+import { addRoute, unlessNotFound } from './routing.ts';
+import { upsertTool } from './tool-routes.ts';
+
+export const starterToolName = 'echo-tool';
+export const starterProviderName = 'playground-llm';
+
+/**
+ * `POST /api/starter-kit`: the `echo-tool` (an http tool calling this server's `/echo`, access mode
+ * Open) and the `playground-llm` provider (the offline playground model). Idempotent: what exists
+ * is kept as it is, whatever the user made of it, and the answer is the same every time.
+ */
+export function registerStarterKitRoutes(app: FastifyInstance, services: Services): void {
+  // The echo service behind echo-tool: reflects a JSON body. Open on purpose (the tool sends no
+  // credential); it reads nothing and stores nothing.
+  for (const url of ['/echo', '/echo/']) {
+    app.post(url, async (request) => ({ echo: request.body ?? null }));
+  }
+
+  addRoute(app, services, {
+    method: 'POST',
+    url: '/api/starter-kit',
+    scope: 'write',
+    handler: async ({ caller, request }) => {
+      if ((await unlessNotFound(services.tools.get(caller, starterToolName))) === undefined) {
+        await upsertTool(services, caller, {
+          name: starterToolName,
+          spec: {
+            description: 'Echoes its input back (the runagents starter kit).',
+            connection: {
+              baseUrl: echoBaseUrl(request),
+              authentication: { type: 'None' },
+              method: 'POST',
+              path: '/',
+            },
+            accessMode: 'Open',
+            inputSchema: {
+              type: 'object',
+              properties: { text: { type: 'string', description: 'The text to echo.' } },
+              required: ['text'],
+            },
+          },
+        });
+      }
+      await services.providers.ensurePlayground(caller, starterProviderName);
+      return {
+        status: 201,
+        body: { tool_created: starterToolName, model_provider_created: starterProviderName },
+      };
+    },
+  });
+}
+
+/** This server's echo service as the caller reached it. */
+function echoBaseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/compat/runagents/echo`;
+}
