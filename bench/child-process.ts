@@ -3,6 +3,7 @@
  * memory can be read from /proc without counting the load generator's share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -104,4 +105,37 @@ async function stopChild(child: ChildProcess, graceMs: number, tail: () => strin
   }, graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+const repositoryRoot = path.resolve(import.meta.dirname, '..');
+
+/**
+ * `runyard start` in its own process on embedded SQLite in `dataDir`, so its CPU and RSS can be read
+ * from /proc. BENCH_CPU_PROFILE=<dir> runs it with --cpu-prof; BENCH_SERVER_NODE_OPTIONS and
+ * BENCH_LOG_LEVEL tune it.
+ */
+export function startRunyardServer(dataDir: string, adminKey: string): Promise<BenchProcess> {
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  return startBenchProcess({
+    label: 'the Runyard server',
+    args: [
+      ...(profileDir === undefined || profileDir === ''
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`]),
+      path.join(repositoryRoot, 'packages', 'cli', 'bin', 'runyard.js'),
+      'start',
+    ],
+    env: {
+      ...process.env,
+      DATABASE_URL: undefined,
+      NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? process.env.NODE_OPTIONS,
+      RUNYARD_PORT: '0',
+      RUNYARD_HOST: '127.0.0.1',
+      RUNYARD_DATA_DIR: dataDir,
+      RUNYARD_BOOTSTRAP_KEY: adminKey,
+      RUNYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      RUNYARD_RATE_LIMIT_PER_MINUTE: '0',
+    },
+    readyPattern: /listening on (http:\/\/\S+)/,
+  });
 }

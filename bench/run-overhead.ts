@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startBenchProcess, type BenchProcess } from './child-process.ts';
+import { startBenchProcess, startRunyardServer, type BenchProcess } from './child-process.ts';
 import { createJsonClient, type JsonClient } from './http-client.ts';
 import { createNodeFetch } from '../packages/server/src/engine/models/node-fetch.ts';
 import { percentile, runLoad, type LoadResult } from './load.ts';
@@ -68,28 +68,7 @@ export async function runRunOverheadBench(): Promise<TargetResult[]> {
   let engineFetch: ReturnType<typeof createNodeFetch> | undefined;
   const clients: JsonClient[] = [];
   try {
-    server = await startBenchProcess({
-      label: 'the Runyard server',
-      args: [
-        ...(profileDir === undefined || profileDir === ''
-          ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`]),
-        path.join(repositoryRoot, 'packages', 'cli', 'bin', 'runyard.js'),
-        'start',
-      ],
-      env: {
-        ...process.env,
-        DATABASE_URL: undefined,
-        NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? process.env.NODE_OPTIONS,
-        RUNYARD_PORT: '0',
-        RUNYARD_HOST: '127.0.0.1',
-        RUNYARD_DATA_DIR: dataDir,
-        RUNYARD_BOOTSTRAP_KEY: adminKey,
-        RUNYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-        RUNYARD_RATE_LIMIT_PER_MINUTE: '0',
-      },
-      readyPattern: /listening on (http:\/\/\S+)/,
-    });
+    server = await startRunyardServer(dataDir, adminKey);
     const client = (maxSockets: number) => {
       const created = createJsonClient(server!.ready, { authorization: `Bearer ${adminKey}` }, maxSockets);
       clients.push(created);

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startBenchProcess, type BenchProcess } from './child-process.ts';
+import { startBenchProcess, startRunyardServer, type BenchProcess } from './child-process.ts';
 import { createJsonClient, type JsonClient } from './http-client.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { fixed, formatTable, positiveInteger, type TargetResult } from './report.ts';
@@ -64,28 +64,7 @@ export async function runToolCallBench(): Promise<TargetResult[]> {
   let server: BenchProcess | undefined;
   const clients: JsonClient[] = [];
   try {
-    server = await startBenchProcess({
-      label: 'the Runyard server',
-      args: [
-        ...(profileDir === undefined || profileDir === ''
-          ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`]),
-        path.join(repositoryRoot, 'packages', 'cli', 'bin', 'runyard.js'),
-        'start',
-      ],
-      env: {
-        ...process.env,
-        DATABASE_URL: undefined,
-        NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? process.env.NODE_OPTIONS,
-        RUNYARD_PORT: '0',
-        RUNYARD_HOST: '127.0.0.1',
-        RUNYARD_DATA_DIR: dataDir,
-        RUNYARD_BOOTSTRAP_KEY: adminKey,
-        RUNYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-        RUNYARD_RATE_LIMIT_PER_MINUTE: '0',
-      },
-      readyPattern: /listening on (http:\/\/\S+)/,
-    });
+    server = await startRunyardServer(dataDir, adminKey);
     const client = (baseUrl: string, headers: Record<string, string>, maxSockets: number) => {
       const created = createJsonClient(baseUrl, headers, maxSockets);
       clients.push(created);
