@@ -8,6 +8,7 @@ import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { connectProviders, eventsOf, journalOf, useModelMock } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { approvalAgent } from '../support/approval-agent.ts';
 
 /**
  * Human approval with a real model on the wire (aimock): what the model is sent after an approval,
@@ -84,22 +85,7 @@ async function prepare(server: TestServer, slug: string, model: string): Promise
   if ((await admin.secrets.list()).data.every((secret) => secret.name !== 'MOCK_KEY')) {
     await connectProviders(server, mock().url);
   }
-  if ((await admin.policies.list()).data.every((policy) => policy.name !== 'guarded')) {
-    await admin.policies.create({
-      name: 'guarded',
-      rules: [
-        { effect: 'allow', resource: `${target}/**`, operations: ['GET'] },
-        { effect: 'approval_required', resource: 'tool:http_fetch', operations: ['*'] },
-      ],
-    });
-  }
-  await admin.agents.create({
-    slug,
-    name: slug,
-    model: `openai/${model}`,
-    tools: ['http_fetch'],
-    policies: ['guarded'],
-  });
+  await approvalAgent(admin, { slug, target, model: `openai/${model}` });
 }
 
 describe.each(backendNames)('human approval with a model on %s', (backend) => {

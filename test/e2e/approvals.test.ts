@@ -3,6 +3,7 @@ import type net from 'node:net';
 import type { Run, RunEvent } from '@runyard/protocol';
 import type { Runyard } from '@runyard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvalAgent } from '../support/approval-agent.ts';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -33,26 +34,6 @@ async function until(client: Runyard, runId: string, statuses: Run['status'][]):
   }
 }
 
-/** An agent whose http_fetch calls need approval; the loopback API itself is allowed. */
-async function approvalAgent(client: Runyard, slug: string): Promise<void> {
-  if ((await client.policies.list()).data.every((policy) => policy.name !== 'guarded')) {
-    await client.policies.create({
-      name: 'guarded',
-      rules: [
-        { effect: 'allow', resource: `${target}/**`, operations: ['GET'] },
-        { effect: 'approval_required', resource: 'tool:http_fetch', operations: ['*'] },
-      ],
-    });
-  }
-  await client.agents.create({
-    slug,
-    name: slug,
-    model: 'playground/playground',
-    tools: ['http_fetch'],
-    policies: ['guarded'],
-  });
-}
-
 const fetchInput = (path: string) => `use http_fetch {"url":"${target}${path}"}`;
 
 describe.each(backendNames)('human approval on %s', (backend) => {
@@ -60,7 +41,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('pauses without a worker, nothing sent until approved, then sent once', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'payer');
+    await approvalAgent(admin, { slug: 'payer', target });
     hits = [];
     const paused = await admin.runs.create('payer', { input: fetchInput('/pay?n=1') });
     expect(paused.status).toBe('requires_action');
@@ -107,7 +88,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('deny: the model gets the reason and the run goes on', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'denied');
+    await approvalAgent(admin, { slug: 'denied', target });
     hits = [];
     const paused = await admin.runs.create('denied', { input: fetchInput('/pay?n=2') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
@@ -124,7 +105,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('edited arguments are what the server receives', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'edited');
+    await approvalAgent(admin, { slug: 'edited', target });
     hits = [];
     const paused = await admin.runs.create('edited', { input: fetchInput('/pay?amount=900') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
@@ -138,7 +119,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('window grant: later runs of the agent pass until it expires', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'windowed');
+    await approvalAgent(admin, { slug: 'windowed', target });
     hits = [];
     const first = await admin.runs.create('windowed', { input: fetchInput('/w1') });
     const [approval] = (await admin.approvals.list({ runId: first.id })).data;
@@ -155,13 +136,13 @@ describe.each(backendNames)('human approval on %s', (backend) => {
     expect(third.status).toBe('requires_action');
     expect(hits).toEqual(['GET /w1', 'GET /w2']);
     // Another agent under the same policy has no grant.
-    await approvalAgent(admin, 'other');
+    await approvalAgent(admin, { slug: 'other', target });
     expect((await admin.runs.create('other', { input: fetchInput('/o') })).status).toBe('requires_action');
   });
 
   it.skipIf(skip)('an SSE stream stays open across the pause, in one seq sequence', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'streamed');
+    await approvalAgent(admin, { slug: 'streamed', target });
     hits = [];
     const seen: RunEvent[] = [];
     for await (const event of admin.runs.stream('streamed', { input: fetchInput('/s') })) {
@@ -178,7 +159,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('tool outputs: 409 when the run waits for approvals, 400 for repeated ids', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'outputs');
+    await approvalAgent(admin, { slug: 'outputs', target });
     const paused = await admin.runs.create('outputs', { input: fetchInput('/t') });
     await expect(
       admin.runs.submitToolOutputs(paused.id, { outputs: [{ toolCallId: 'call_1', output: 1 }] }),
@@ -196,7 +177,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('a paused run can be cancelled; its approval then no longer resumes it', async () => {
     const { admin } = server();
-    await approvalAgent(admin, 'cancelled');
+    await approvalAgent(admin, { slug: 'cancelled', target });
     const paused = await admin.runs.create('cancelled', { input: fetchInput('/c') });
     expect((await admin.runs.cancel(paused.id)).status).toBe('cancelled');
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
@@ -207,7 +188,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
   it.skipIf(skip)('another workspace can neither see nor decide an approval', async () => {
     const { admin, client } = server();
-    await approvalAgent(admin, 'private');
+    await approvalAgent(admin, { slug: 'private', target });
     const paused = await admin.runs.create('private', { input: fetchInput('/p') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     const workspace = await admin.workspaces.create({ name: 'other-team' });
@@ -226,7 +207,7 @@ describe.each(backendNames)('approval expiry and restarts on %s', (backend) => {
   it.skipIf(skip)('a pending approval expires: the run resumes with a denial', async () => {
     const server = await startTestServer(backend, { RUNYARD_APPROVAL_TIMEOUT_MS: '300' });
     try {
-      await approvalAgent(server.admin, 'expiring');
+      await approvalAgent(server.admin, { slug: 'expiring', target });
       hits = [];
       const paused = await server.admin.runs.create('expiring', { input: fetchInput('/e') });
       expect(paused.status).toBe('requires_action');
@@ -248,7 +229,7 @@ describe.each(backendNames)('approval expiry and restarts on %s', (backend) => {
     const first = await startTestServer(backend);
     let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
     try {
-      await approvalAgent(first.admin, 'restarted');
+      await approvalAgent(first.admin, { slug: 'restarted', target });
       hits = [];
       const paused = await first.admin.runs.create('restarted', { input: fetchInput('/r') });
       expect(paused.status).toBe('requires_action');

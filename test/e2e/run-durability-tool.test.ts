@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import type { ChatCompletionRequest } from '@copilotkit/aimock';
 import { runEventSchema, type Run, type RunEvent } from '@runyard/protocol';
 import { Runyard } from '@runyard/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
-import { postgresAvailable, temporaryDirectory } from '../support/backends.ts';
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../support/backends.ts';
 import { afterToolResult, journalOf, mockKey, useModelMock } from '../support/model-path.ts';
-import { isolatedPostgres } from '../support/postgres.ts';
+import { freshDeployment, useCleanups, within, type Gate } from '../support/harness.ts';
 import {
   exitOf,
   logsWithMessage,
@@ -34,40 +33,10 @@ const skip = !postgresAvailable;
 
 const mock = useModelMock();
 
-const cleanups: (() => Promise<void> | void)[] = [];
-const gates: Gate[] = [];
-afterEach(async () => {
-  // Answers the tests held back, so that neither the mock nor the charge API keeps a request open.
-  for (const gate of gates.splice(0)) gate.open();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+// Opens what the tests held back (so no request stays open), then removes schemas and files.
+const { cleanups, gate } = useCleanups();
 // Registered last, so its afterEach runs first: the processes are gone before their schema is dropped.
 const processes = useRunyardProcesses();
-
-/** Rejects naming `description` when `promise` has not settled within `timeoutMs`. */
-async function within<T>(description: string, promise: Promise<T>, timeoutMs = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A promise the test resolves when it chooses. */
-class Gate {
-  open: () => void = () => undefined;
-  readonly opened = new Promise<void>((resolve) => (this.open = resolve));
-  constructor() {
-    gates.push(this);
-  }
-}
 
 interface ChargeRequest {
   idempotencyKey: string | undefined;
@@ -91,8 +60,8 @@ async function startChargeApi(holdFirst: boolean): Promise<{
   const requests: ChargeRequest[] = [];
   const charges: { id: string; amount: unknown }[] = [];
   const byKey = new Map<string, { id: string; amount: unknown }>();
-  const firstRequest = new Gate();
-  const held = new Gate();
+  const firstRequest = gate();
+  const held = gate();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -147,7 +116,7 @@ async function openStream(url: string, runId: string): Promise<StreamClient> {
     signal: AbortSignal.timeout(60_000),
   });
   expect(response.status).toBe(200);
-  const first = new Gate();
+  const first = gate();
   const client: Omit<StreamClient, 'ended'> = { ids: [], events: [], failures: [], firstEvent: first.opened };
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   const ended = (async () => {
@@ -179,13 +148,9 @@ async function openStream(url: string, runId: string): Promise<StreamClient> {
 
 /** A fresh PostgreSQL schema, 1 `runyard api` and 2 `runyard worker` processes, an agent with the charge tool. */
 async function deploy(model: string, chargeUrl: string) {
-  const postgres = await isolatedPostgres();
-  if (postgres === undefined) throw new Error('PostgreSQL is not reachable');
-  cleanups.push(postgres.drop);
-  const dataDirectory = temporaryDirectory('runyard-durability-tool-');
-  cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
+  const { databaseUrl, dataDirectory } = await freshDeployment(cleanups, 'runyard-durability-tool-');
   const environment = {
-    DATABASE_URL: postgres.databaseUrl,
+    DATABASE_URL: databaseUrl,
     RUNYARD_MASTER_KEY: randomBytes(32).toString('hex'),
     RUNYARD_BOOTSTRAP_KEY: bootstrapKey,
     RUNYARD_DATA_DIR: dataDirectory,
@@ -342,7 +307,7 @@ describe('a worker killed while its run calls an http tool', () => {
       const model = 'gpt-durable-tool-slow';
       const chargeApi = await startChargeApi(true);
       const { api, workers, admin } = await deploy(model, chargeApi.url);
-      const streamConnected = new Gate();
+      const streamConnected = gate();
       modelCallingChargeOnce(model, streamConnected);
 
       const run = await admin.runs.create('charger', { input: 'Charge 12 euros.', mode: 'background' });
@@ -395,7 +360,7 @@ describe('a worker killed while its run calls an http tool', () => {
       const model = 'gpt-durable-tool-after';
       const chargeApi = await startChargeApi(false);
       const { api, workers, admin } = await deploy(model, chargeApi.url);
-      const streamConnected = new Gate();
+      const streamConnected = gate();
       const slowSecondStep = { value: true };
       modelCallingChargeOnce(model, streamConnected, slowSecondStep);
 

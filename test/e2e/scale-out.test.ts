@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import type { ChatCompletionRequest } from '@copilotkit/aimock';
 import type { Run, RunEvent } from '@runyard/protocol';
 import { Runyard } from '@runyard/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
-import { postgresAvailable, temporaryDirectory } from '../support/backends.ts';
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../support/backends.ts';
 import { afterToolResult, journalOf, mockKey, useModelMock } from '../support/model-path.ts';
-import { isolatedPostgres } from '../support/postgres.ts';
+import { freshDeployment, useCleanups, within } from '../support/harness.ts';
 import {
   exitOf,
   logsWithMessage,
@@ -32,50 +31,16 @@ const skip = !postgresAvailable;
 
 const mock = useModelMock();
 
-const cleanups: (() => Promise<void> | void)[] = [];
-const gates: Gate[] = [];
-afterEach(async () => {
-  // Answers the tests held back, so that the mock has no request left open when it stops.
-  for (const gate of gates.splice(0)) gate.open();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+// Opens what the tests held back (so no request stays open), then removes schemas and files.
+const { cleanups, gate } = useCleanups();
 // Registered last, so its afterEach runs first: stray processes are gone before their schema is dropped.
 const processes = useRunyardProcesses();
 
-/** A promise the test resolves when it chooses. */
-class Gate {
-  open: () => void = () => undefined;
-  readonly opened = new Promise<void>((resolve) => (this.open = resolve));
-  constructor() {
-    gates.push(this);
-  }
-}
-
-/** Rejects with `description` when `promise` has not settled within `timeoutMs`. */
-async function within<T>(description: string, promise: Promise<T>, timeoutMs = 15_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** A fresh PostgreSQL schema and the environment every process of one deployment shares. */
 async function prepare(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
-  const postgres = await isolatedPostgres();
-  if (postgres === undefined) throw new Error('PostgreSQL is not reachable');
-  cleanups.push(postgres.drop);
-  const dataDirectory = temporaryDirectory('runyard-scale-out-');
-  cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
+  const { databaseUrl, dataDirectory } = await freshDeployment(cleanups, 'runyard-scale-out-');
   return {
-    DATABASE_URL: postgres.databaseUrl,
+    DATABASE_URL: databaseUrl,
     RUNYARD_MASTER_KEY: randomBytes(32).toString('hex'),
     RUNYARD_BOOTSTRAP_KEY: bootstrapKey,
     RUNYARD_DATA_DIR: dataDirectory,
@@ -171,7 +136,7 @@ describe('1 api and 2 worker processes on PostgreSQL', () => {
       // Live fan-out: the API process runs nothing, so every event an SSE client of it receives after
       // connecting was written by a worker process and announced through NOTIFY.
       const liveModel = 'gpt-scale-live';
-      const answerHeld = new Gate();
+      const answerHeld = gate();
       mock().on({ model: liveModel }, async () => {
         await answerHeld.opened;
         return { content: 'Live from a worker process, word by word.' };
@@ -302,8 +267,8 @@ describe('a worker on SIGTERM', () => {
       const { api, workers, admin } = await deploy(environment, 1);
       const draining = workers[0]!;
       const model = 'gpt-drain-finish';
-      const firstArrived = new Gate();
-      const answerHeld = new Gate();
+      const firstArrived = gate();
+      const answerHeld = gate();
       mock().on({ model }, async (request) => {
         if (tagOf(request) === 'run-first') {
           firstArrived.open();
