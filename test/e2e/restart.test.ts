@@ -254,3 +254,30 @@ describe.each(backendNames)('restarting real runyard processes on %s', (backend)
     90_000,
   );
 });
+
+describe('the embedded database belongs to one process', () => {
+  it('a second runyard start on the same data folder exits with a clear message, the first keeps serving', async () => {
+    const dataDirectory = temporaryDirectory('runyard-exclusive-');
+    cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
+    const environment = { RUNYARD_DATA_DIR: dataDirectory, RUNYARD_RATE_LIMIT_PER_MINUTE: '0' };
+    const first = await startRunyard({ ...environment, RUNYARD_PORT: String(await unusedPort()) });
+
+    const second = spawn(process.execPath, [binary, 'start'], {
+      cwd: repositoryRoot,
+      env: { ...cleanEnvironment(), ...environment, RUNYARD_PORT: String(await unusedPort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.push(second);
+    let stderr = '';
+    second.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`the embedded database ${path.join(dataDirectory, 'runyard.db')}`);
+    expect(stderr).toContain('is in use by another Runyard process');
+
+    const health = await fetch(`${first.url}/healthz`);
+    expect(health.status).toBe(200);
+    const stopped = await stopRunyard(first);
+    expect(stopped.code, first.stderr()).toBe(0);
+  }, 60_000);
+});

@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { ConfigError, loadConfig, migrate, openDatabase, startServer, type Role } from '@runyard/server';
 
 export interface ServerFlags {
@@ -19,7 +20,13 @@ function configFrom(flags: ServerFlags) {
 export async function runServer(role: Role, flags: ServerFlags): Promise<number> {
   let server;
   try {
-    server = await startServer(configFrom(flags), { role });
+    const config = configFrom(flags);
+    // Left to itself V8 lets a busy server's heap grow to several times what it keeps alive (RSS
+    // of 300 MB for a 45 MB live heap); a bound on the growth keeps memory near what is used.
+    if (config.heapGrowthPercent > 0) {
+      v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
+    }
+    server = await startServer(config, { role });
   } catch (error) {
     return reportStartFailure(error);
   }

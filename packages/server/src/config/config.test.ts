@@ -27,6 +27,7 @@ const defaults = {
   runLeaseMs: 30_000,
   callbackRetryBaseMs: 1000,
   approvalTimeoutMs: 86_400_000,
+  heapGrowthPercent: 50,
 };
 
 describe('loadConfig', () => {
@@ -72,6 +73,7 @@ describe('loadConfig', () => {
         RUNYARD_RUN_LEASE_MS: '3600000',
         RUNYARD_CALLBACK_RETRY_BASE_MS: '10',
         RUNYARD_APPROVAL_TIMEOUT_MS: '5000',
+        RUNYARD_HEAP_GROWTH_PERCENT: '0',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -89,6 +91,7 @@ describe('loadConfig', () => {
       runLeaseMs: 3_600_000,
       callbackRetryBaseMs: 10,
       approvalTimeoutMs: 5000,
+      heapGrowthPercent: 0,
     });
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl).toBe('postgres://localhost/x');
   });
@@ -112,6 +115,7 @@ describe('loadConfig', () => {
     ['RUNYARD_WORKER_CONCURRENCY', '0', 'whole number from 1 to 10000'],
     ['RUNYARD_RUN_LEASE_MS', '999', 'whole number from 1000 to 3600000'],
     ['RUNYARD_CALLBACK_RETRY_BASE_MS', '9', 'whole number from 10 to 3600000'],
+    ['RUNYARD_HEAP_GROWTH_PERCENT', '301', 'whole number from 0 to 300'],
   ])('%s=%s names the variable and what is allowed', (variable, value, allowed) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

@@ -75,6 +75,7 @@ export const configSchema = z.object({
     100,
     30 * 24 * 60 * 60 * 1000,
   ),
+  RUNYARD_HEAP_GROWTH_PERCENT: integer('RUNYARD_HEAP_GROWTH_PERCENT', 50, 0, 300),
 });
 
 export interface Config {
@@ -94,6 +95,11 @@ export interface Config {
   callbackRetryBaseMs: number;
   /** How long a pending approval waits before it expires and counts as denied. */
   approvalTimeoutMs: number;
+  /**
+   * How far past what survived its last full collection V8 lets the heap grow before the next one
+   * (0: V8's own choice, up to 4×). Set by the `runyard` process, not by startServer (a library).
+   */
+  heapGrowthPercent: number;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +136,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     runLeaseMs: value.RUNYARD_RUN_LEASE_MS,
     callbackRetryBaseMs: value.RUNYARD_CALLBACK_RETRY_BASE_MS,
     approvalTimeoutMs: value.RUNYARD_APPROVAL_TIMEOUT_MS,
+    heapGrowthPercent: value.RUNYARD_HEAP_GROWTH_PERCENT,
   };
 }

@@ -141,13 +141,15 @@ export class PoliciesService {
       enforced.set(
         name,
         enforcePolicies(tool, policies, async (decision, context) => {
-          await this.store.policies.insertAudit(workspaceId, {
+          const entry = {
             id: newId('audit'),
             runId: context.runId,
             agentId: binding.agentId,
             ...decision,
             createdAt: nowIso(),
-          });
+          };
+          const write = (store: Store) => store.policies.insertAudit(workspaceId, entry);
+          await (context.storeWithEvents === undefined ? write(this.store) : context.storeWithEvents(write));
         }),
       );
     }

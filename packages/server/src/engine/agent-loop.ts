@@ -37,6 +37,7 @@ export interface LoopContext {
   /** Aborted with an EngineError (CANCELLED, RUN_TIMEOUT) as its reason. */
   signal: AbortSignal;
   costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
+  /** Stores the run's progress together with every event emitted so far (one transaction). */
   onProgress: (state: LoopState) => Promise<void>;
   /** Approvals of the run (docs/architecture/approvals.md); absent: approval_required is refused. */
   approvals?: ApprovalGate | undefined;
@@ -207,7 +208,7 @@ export async function runAgentLoop(context: LoopContext): Promise<LoopOutcome> {
       // The step (its `step-end`, with the toolCallIds) is stored before any tool runs: a crash
       // then resumes these very calls, with the same Idempotency-Keys, instead of asking the model
       // again for calls with new ids while the first ones' side effects may already have happened.
-      await Promise.all([context.onProgress(state), context.log.flush()]);
+      await context.onProgress(state);
       const repeated = repeatedToolCalls(state, calls);
       if (repeated !== undefined) throw new EngineError('TOOL_LOOP', repeated);
       const results = await executeToolCalls(context, step, calls, new Map());

@@ -116,7 +116,6 @@ export async function summarizeHistory(
   });
   addUsage(context, state, result.reference, result.usage);
   context.log.emit({ type: 'usage', usage: state.usage, costUsd: state.costUsd });
-  await context.log.flush();
   await context.onProgress(state);
   if (text === '') return previous;
   await summary.save({ text, throughPosition: plan.throughPosition });

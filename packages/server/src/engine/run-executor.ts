@@ -146,10 +146,12 @@ export async function executeRun(
         // A provider's own prices win over the table start.ts prices with.
         costOf: withProviderPrices(dependencies.costOf, pricesOfCandidates(candidates)),
         onProgress: (state) =>
-          store.runs.recordProgress(
-            claimed.id,
-            { ...state, inputTokens: state.usage.inputTokens, outputTokens: state.usage.outputTokens },
-            new Date().toISOString(),
+          log.flush((writer) =>
+            writer.runs.recordProgress(
+              claimed.id,
+              { ...state, inputTokens: state.usage.inputTokens, outputTokens: state.usage.outputTokens },
+              new Date().toISOString(),
+            ),
           ),
       });
     }

@@ -44,9 +44,13 @@ export class RunLog {
     return numbered;
   }
 
-  /** Resolves when every event emitted so far is stored and published. */
-  async flush(): Promise<void> {
-    this.startFlush();
+  /**
+   * Resolves when every event emitted so far is stored and published. `alongside` is written in the
+   * same transaction as those events (progress, an audit row): one commit instead of two, and a
+   * reader never sees the one without the other.
+   */
+  async flush(alongside?: (store: Store) => Promise<void>): Promise<void> {
+    this.startFlush(alongside);
     await this.writing;
     if (this.failure !== undefined) throw this.failure;
   }
@@ -100,16 +104,23 @@ export class RunLog {
     }
   }
 
-  private startFlush(): void {
+  private startFlush(alongside?: (store: Store) => Promise<void>): void {
     this.clearTimer();
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 && alongside === undefined) return;
     const batch = this.pending;
     this.pending = [];
     this.writing = this.writing.then(async () => {
       if (this.failure !== undefined) return;
       try {
-        await this.store.runEvents.append(this.runId, batch);
-        this.bus.publish(this.runId, batch);
+        if (alongside === undefined) {
+          await this.store.runEvents.append(this.runId, batch);
+        } else {
+          await this.store.transaction(async (store) => {
+            if (batch.length > 0) await store.runEvents.append(this.runId, batch);
+            await alongside(store);
+          });
+        }
+        if (batch.length > 0) this.bus.publish(this.runId, batch);
       } catch (error) {
         this.failure = error;
       }

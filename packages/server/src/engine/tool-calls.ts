@@ -103,6 +103,7 @@ async function executeOne(
           ...progress,
         }),
       onPolicyDecision: (decision) => context.log.emit({ type: 'policy-decision', ...decision }),
+      storeWithEvents: (write) => context.log.flush(write),
       approvals: context.approvals,
       pauses: context.pauses,
     });

@@ -38,7 +38,11 @@ export async function startServer(
   const role = options.role ?? 'all';
   const logger = options.logger ?? createLogger(config);
   const announce = options.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    exclusive: true,
+  });
   try {
     const applied = await migrate(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations');

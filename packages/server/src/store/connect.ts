@@ -31,10 +31,19 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** For the embedded database: the folder that holds `runyard.db`. */
   dataDir: string;
+  /**
+   * Embedded database only: hold SQLite's lock for as long as the connection is open. The server
+   * does (it assumes it is the only process on its database: `soleWorker` resumes every run left
+   * `running`), so a second server on the same folder fails at start instead of running its runs
+   * twice; and a transaction then takes no file locks, which saves a third of SQLite's CPU time.
+   */
+  exclusive?: boolean | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.databaseUrl === undefined ? openSqlite(options.dataDir) : openPostgres(options.databaseUrl);
+  return options.databaseUrl === undefined
+    ? openSqlite(options.dataDir, options.exclusive === true)
+    : openPostgres(options.databaseUrl);
 }
 
 /**
@@ -58,12 +67,14 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-function openSqlite(dataDir: string): DatabaseHandle {
+function openSqlite(dataDir: string, exclusive: boolean): DatabaseHandle {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'runyard.db');
   const connection = new SqliteDatabase(file);
   // First: switching to WAL needs a lock that another starting process may hold for a moment.
   connection.pragma('busy_timeout = 10000');
+  // Before WAL is entered: an exclusive connection then keeps the WAL index in its own memory.
+  if (exclusive) lockExclusively(connection, file);
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
@@ -81,6 +92,35 @@ function openSqlite(dataDir: string): DatabaseHandle {
       await db.destroy();
     },
   };
+}
+
+const exclusiveLockWaitMs = 3000;
+
+/** Takes the lock now, so a second process fails here with a clear message, not at its first write. */
+function lockExclusively(connection: SqliteDatabase.Database, file: string): void {
+  connection.pragma('locking_mode = EXCLUSIVE');
+  // Long enough for a server that is shutting down to let go; another that runs never does.
+  connection.pragma(`busy_timeout = ${exclusiveLockWaitMs}`);
+  try {
+    connection.exec('begin immediate; commit');
+    connection.pragma('busy_timeout = 10000');
+  } catch (error) {
+    connection.close();
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
+      throw new DatabaseInUseError(file);
+    }
+    throw error;
+  }
+}
+
+/** The embedded database is held by another process (another server on the same data folder). */
+export class DatabaseInUseError extends Error {
+  constructor(file: string) {
+    super(
+      `the embedded database ${file} is in use by another Runyard process: stop it, or give this one another RUNYARD_DATA_DIR (several processes share a database only on PostgreSQL)`,
+    );
+    this.name = 'DatabaseInUseError';
+  }
 }
 
 /** Far more than the distinct queries the server sends; a bound all the same. */

@@ -11,7 +11,8 @@ export type AuditDecision = (decision: PolicyDecisionRecord, context: ToolContex
 /**
  * The tool, under these policies: `tool:<name>` rules are decided before it runs (deny and
  * approval_required stop it there), and a network tool gets the guard that decides each of its
- * outbound requests. Every decision is audited, then evented through the context (a run's log).
+ * outbound requests. Every decision is evented through the context (a run's log) and audited, both
+ * stored before the action it decides is taken.
  * A network tool's call that no tool rule matches is not a decision of its own: its requests are.
  */
 export function enforcePolicies(
@@ -23,9 +24,10 @@ export function enforcePolicies(
   return {
     ...tool,
     execute: async (input, context) => {
+      // The event first: a run stores it in the audit row's transaction (storeWithEvents).
       const record = async (decision: PolicyDecisionRecord) => {
-        await audit(decision, context);
         context.onPolicyDecision?.(decision);
+        await audit(decision, context);
       };
       const network = tool.network === true;
       const decision = evaluatePolicies(policies, { kind: 'tool', toolName: tool.name, input, network });

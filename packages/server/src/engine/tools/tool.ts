@@ -1,4 +1,5 @@
 import type { RunError, RunOutput, RunStatus, Usage } from '@runyard/protocol';
+import type { Store } from '../../store/index.ts';
 import type { AgentMemoryRepository } from '../../store/repositories/agent-memory.ts';
 import type { PolicyDecisionRecord } from '../policies/decision-record.ts';
 import type { EgressGuard } from '../policies/egress-guard.ts';
@@ -60,8 +61,13 @@ export interface ToolContext {
    * without one sends nothing (`noEgress`).
    */
   egress?: EgressGuard | undefined;
-  /** Called with each policy decision once it is audited: a run emits it as a `policy-decision` event. */
+  /** Called with each policy decision before it is audited: a run emits it as a `policy-decision` event. */
   onPolicyDecision?: ((decision: PolicyDecisionRecord) => void) | undefined;
+  /**
+   * Writes in one transaction with the run's events emitted so far (a decision's audit row lands
+   * with its `policy-decision` event, one commit). Absent outside a run: write on your own.
+   */
+  storeWithEvents?: ((write: (store: Store) => Promise<void>) => Promise<void>) | undefined;
   /** Decides approval_required decisions inside a run (absent: a direct invoke, which is refused). */
   approvals?: ApprovalGate | undefined;
   /** The run's waiting calls: a `client` tool records its call here (absent: outside a run). */

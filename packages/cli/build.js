@@ -1,0 +1,34 @@
+// Compiles the `runyard` command and the workspace sources it runs into one ES module,
+// dist/runyard.js, so that `npm start` runs plain JavaScript: no TypeScript loader thread (its own
+// V8 heap) and no compile on start. Packages from node_modules stay outside the bundle, loaded as
+// they are. `npm ci` runs it (the root's `prepare`); bin/runyard.js uses the bundle only while it
+// is newer than every source file, else the sources through tsx.
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
+
+/** Our own workspaces are bundled; every other bare import is left to Node at run time. */
+const externalPackages = {
+  name: 'external-packages',
+  setup(builder) {
+    builder.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@runyard/') ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+await build({
+  entryPoints: [path.join(cliDirectory, 'src/main.ts')],
+  outfile: path.join(cliDirectory, 'dist/runyard.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  // Stack traces name our functions as the sources do.
+  keepNames: true,
+  plugins: [externalPackages],
+  logLevel: 'warning',
+});
