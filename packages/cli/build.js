@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cliDirectory = path.dirname(fileURLToPath(import.meta.url));
+/** `node build.js [folder]`: the bundle goes to dist/ unless a folder is given (tests build elsewhere). */
+const outputDirectory = path.resolve(process.argv[2] ?? path.join(cliDirectory, 'dist'));
 
 /** Our own workspaces are bundled; every other bare import is left to Node at run time. */
 const externalPackages = {
@@ -21,7 +23,7 @@ const externalPackages = {
 
 await build({
   entryPoints: [path.join(cliDirectory, 'src/main.ts')],
-  outfile: path.join(cliDirectory, 'dist/runyard.js'),
+  outfile: path.join(outputDirectory, 'runyard.js'),
   bundle: true,
   platform: 'node',
   format: 'esm',

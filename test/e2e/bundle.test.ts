@@ -1,0 +1,83 @@
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { RunEvent } from '@runyard/protocol';
+import { Runyard } from '@runyard/sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { temporaryDirectory } from '../support/backends.ts';
+import { unusedPort } from '../support/ports.ts';
+import { cleanEnvironment, until } from '../support/processes.ts';
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+});
+
+// `npm start` runs the compiled bundle (packages/cli/build.js) when it is current, so the bundle must
+// hold everything the sources do: JSON imports, assets found through node_modules, the whole loop.
+describe('the compiled bundle', () => {
+  it('builds, starts without tsx, serves /docs and streams a run of demo', async () => {
+    // Inside the repository: the bundle finds its packages in node_modules from where it lies.
+    fs.mkdirSync(path.join(repositoryRoot, 'packages/cli/dist'), { recursive: true });
+    const outputDirectory = fs.mkdtempSync(path.join(repositoryRoot, 'packages/cli/dist/test-'));
+    const dataDirectory = temporaryDirectory('runyard-bundle-data-');
+    cleanups.push(() => fs.rmSync(outputDirectory, { recursive: true, force: true }));
+    cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
+    await run(process.execPath, [path.join(repositoryRoot, 'packages/cli/build.js'), outputDirectory]);
+    const bundle = path.join(outputDirectory, 'runyard.js');
+    const source = fs.readFileSync(bundle, 'utf8');
+    expect(source).not.toMatch(/from ["']tsx/);
+
+    const port = await unusedPort();
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        'const { main } = await import(process.argv[1]); process.exitCode = await main(["start"]);',
+        bundle,
+      ],
+      {
+        cwd: repositoryRoot,
+        env: { ...cleanEnvironment(), RUNYARD_DATA_DIR: dataDirectory, RUNYARD_PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    cleanups.push(() => child.kill('SIGKILL'));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    const url = await until(
+      'the bundle to listen',
+      () => /listening on (http:\/\/\S+)/.exec(output)?.[1],
+      30_000,
+    );
+    const apiKey = /Admin API key \(shown once\): (\S+)/.exec(output)?.[1];
+    expect(apiKey, output).toBeDefined();
+    expect(output).not.toContain('tsx');
+
+    const docs = await fetch(`${url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger');
+
+    const client = new Runyard({ baseUrl: url, apiKey: apiKey!, maxRetries: 0 });
+    const events: RunEvent[] = [];
+    for await (const event of client.runs.stream('demo', { input: 'use echo {"text":"from the bundle"}' })) {
+      events.push(event);
+    }
+    const end = events.at(-1);
+    if (end?.type !== 'run-end') throw new Error(`the stream ended with ${JSON.stringify(end)}`);
+    expect(end.status).toBe('succeeded');
+    expect(end.output?.text).toContain('from the bundle');
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
