@@ -53,20 +53,23 @@ describe('the compiled bundle', () => {
     cleanups.push(() => child.kill('SIGKILL'));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
-    const url = await until(
-      'the bundle to listen',
-      () => /listening on (http:\/\/\S+)/.exec(output)?.[1],
+    // The key is printed after the listening line: wait for both.
+    const [url, apiKey] = await until(
+      'the bundle to listen and print its admin key',
+      () => {
+        const listening = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+        const key = /Admin API key \(shown once\): (\S+)/.exec(output)?.[1];
+        return listening === undefined || key === undefined ? undefined : [listening, key];
+      },
       30_000,
     );
-    const apiKey = /Admin API key \(shown once\): (\S+)/.exec(output)?.[1];
-    expect(apiKey, output).toBeDefined();
     expect(output).not.toContain('tsx');
 
     const docs = await fetch(`${url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');
 
-    const client = new Runyard({ baseUrl: url, apiKey: apiKey!, maxRetries: 0 });
+    const client = new Runyard({ baseUrl: url, apiKey, maxRetries: 0 });
     const events: RunEvent[] = [];
     for await (const event of client.runs.stream('demo', { input: 'use echo {"text":"from the bundle"}' })) {
       events.push(event);
