@@ -13,10 +13,22 @@ function encodeTime(milliseconds: number): string {
   return text;
 }
 
+/**
+ * Random bytes are drawn from the system a pool at a time: one call per 256 ids instead of one each
+ * (like Node's own randomUUID). Each byte is used once.
+ */
+const poolSizeBytes = 4096;
+let pool = randomBytes(poolSizeBytes);
+let poolOffset = 0;
+
 function randomText(length: number): string {
-  const bytes = randomBytes(length);
+  if (poolOffset + length > poolSizeBytes) {
+    pool = randomBytes(poolSizeBytes);
+    poolOffset = 0;
+  }
   let text = '';
-  for (const byte of bytes) text += alphabet[byte % 32]!;
+  for (let index = poolOffset; index < poolOffset + length; index += 1) text += alphabet[pool[index]! % 32]!;
+  poolOffset += length;
   return text;
 }
 
