@@ -156,6 +156,21 @@ describe.each(backendNames)('model failures on %s', (backend) => {
     },
   );
 
+  it.skipIf(skip)('ends a run whose model does not answer in time with RUN_TIMEOUT', async () => {
+    const model = modelName('too-slow');
+    // Each chunk a long while after the last: the stream outlives the run's deadline.
+    mock().on({ model }, { content: 'An answer that comes far too late.' }, { chunkSize: 5, latency: 3000 });
+    const slug = await createAgent(server(), { model: `openai/${model}`, settings: { timeoutMs: 1000 } });
+
+    const startedMs = Date.now();
+    const run = await runAgent(server(), slug, { input: 'Are you there?' });
+    expect(run).toMatchObject({ status: 'failed', output: null, error: { code: 'RUN_TIMEOUT' } });
+    expect(run.error?.message).toContain('1000 ms');
+    expect(Date.now() - startedMs).toBeLessThan(5000);
+    const events = await eventsOf(server(), run.id);
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'failed' });
+  });
+
   it.skipIf(skip)('gives up on a model after three retries: failed with PROVIDER_ERROR', async () => {
     const model = modelName('always-limited');
     mock().on(

@@ -2,6 +2,7 @@ import type { AgentConfig, Run, Usage } from '@runyard/protocol';
 import type { EventBus } from '../queue/event-bus.ts';
 import type { RunRecord, Store } from '../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
+import { abortScope } from './abort-scope.ts';
 import { agentVersion } from './agent-versions.ts';
 import { ApprovalGate } from './approvals/approval-gate.ts';
 import { pauseRun } from './approvals/pause-run.ts';
@@ -92,15 +93,15 @@ export async function executeRun(
     return;
   }
 
-  const deadline = new AbortController();
   const timeoutMs = config.settings.timeoutMs ?? defaultRunTimeoutMs;
   // Time spent paused, waiting for a human or the caller, is not the run's: it counts from its resume.
   const startedMs = Date.parse(claimed.resumedAt ?? claimed.startedAt ?? claimed.createdAt);
-  const timer = setTimeout(
-    () => deadline.abort(new EngineError('RUN_TIMEOUT', `the run took longer than ${timeoutMs} ms`)),
+  const runScope = abortScope(
+    signal,
     Math.max(0, startedMs + timeoutMs - Date.now()),
+    () => new EngineError('RUN_TIMEOUT', `the run took longer than ${timeoutMs} ms`),
   );
-  const runSignal = AbortSignal.any([signal, deadline.signal]);
+  const runSignal = runScope.signal;
   let outcome: LoopOutcome;
   try {
     const daily = await dailyBudgetProblem(store, claimed, config);
@@ -158,7 +159,7 @@ export async function executeRun(
   } catch (error) {
     outcome = failed('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
   } finally {
-    clearTimeout(timer);
+    runScope.dispose();
   }
   if (signal.aborted && signal.reason instanceof RunReleased) {
     await log.flush().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { APICallError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import type { Usage } from '@runyard/protocol';
+import { abortScope } from '../abort-scope.ts';
 import { EngineError } from '../engine-error.ts';
 import { encodeToolNames, toolNameCodec } from './tool-wire-names.ts';
 
@@ -90,7 +91,19 @@ async function callWithRetries(request: ModelCallRequest): Promise<ModelStepResu
 
 async function streamOnce(candidate: ModelCandidate, request: ModelCallRequest): Promise<ModelStepResult> {
   await candidate.acquireSlot(request.signal);
-  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(request.callTimeoutMs)]);
+  const scope = abortScope(request.signal, request.callTimeoutMs);
+  try {
+    return await readStream(candidate, request, scope.signal);
+  } finally {
+    scope.dispose();
+  }
+}
+
+async function readStream(
+  candidate: ModelCandidate,
+  request: ModelCallRequest,
+  signal: AbortSignal,
+): Promise<ModelStepResult> {
   const { stream } = await candidate.model.doStream({ ...request.options, abortSignal: signal });
   let text = '';
   const toolCalls: ModelToolCall[] = [];
