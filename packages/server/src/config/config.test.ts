@@ -27,6 +27,7 @@ const defaults = {
   runLeaseMs: 30_000,
   callbackRetryBaseMs: 1000,
   approvalTimeoutMs: 86_400_000,
+  artifactMaxBytes: 10_485_760,
 };
 
 describe('loadConfig', () => {
@@ -72,6 +73,7 @@ describe('loadConfig', () => {
         RUNYARD_RUN_LEASE_MS: '3600000',
         RUNYARD_CALLBACK_RETRY_BASE_MS: '10',
         RUNYARD_APPROVAL_TIMEOUT_MS: '5000',
+        RUNYARD_ARTIFACT_MAX_BYTES: '2048',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -89,6 +91,7 @@ describe('loadConfig', () => {
       runLeaseMs: 3_600_000,
       callbackRetryBaseMs: 10,
       approvalTimeoutMs: 5000,
+      artifactMaxBytes: 2048,
     });
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl).toBe('postgres://localhost/x');
   });

@@ -75,6 +75,12 @@ export const configSchema = z.object({
     100,
     30 * 24 * 60 * 60 * 1000,
   ),
+  RUNYARD_ARTIFACT_MAX_BYTES: integer(
+    'RUNYARD_ARTIFACT_MAX_BYTES',
+    10 * 1024 * 1024,
+    1024,
+    256 * 1024 * 1024,
+  ),
 });
 
 export interface Config {
@@ -94,6 +100,8 @@ export interface Config {
   callbackRetryBaseMs: number;
   /** How long a pending approval waits before it expires and counts as denied. */
   approvalTimeoutMs: number;
+  /** The most of one run artifact that is stored (an oversized tool response); the rest is cut off. */
+  artifactMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +138,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     runLeaseMs: value.RUNYARD_RUN_LEASE_MS,
     callbackRetryBaseMs: value.RUNYARD_CALLBACK_RETRY_BASE_MS,
     approvalTimeoutMs: value.RUNYARD_APPROVAL_TIMEOUT_MS,
+    artifactMaxBytes: value.RUNYARD_ARTIFACT_MAX_BYTES,
   };
 }
