@@ -115,6 +115,15 @@ describe.each(backendNames)('http tool responses kept as run artifacts on %s', (
       const downloaded = await admin.runs.artifact(run.id, artifact!.id);
       expect(downloaded.contentType).toBe('application/json');
       expect(Buffer.from(downloaded.bytes).equals(sent)).toBe(true);
+      // Served as a download: never rendered, or sniffed into a page, on the API's origin.
+      const raw = await fetch(`${server().url}/v1/runs/${run.id}/artifacts/${artifact!.id}`, {
+        headers: { authorization: `Bearer ${server().adminKey}` },
+      });
+      expect(raw.status).toBe(200);
+      expect(raw.headers.get('content-disposition')).toBe(`attachment; filename="${artifact!.id}"`);
+      expect(raw.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(raw.headers.get('content-length')).toBe('150000');
+      expect(Buffer.from(await raw.arrayBuffer()).equals(sent)).toBe(true);
 
       // A body the model can read whole keeps nothing.
       const small = await callInRun('big', { bytes: 500 });
