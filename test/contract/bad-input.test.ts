@@ -100,6 +100,11 @@ const routeInputs: Record<string, RouteInput> = {
   listRunEvents: { params: runParams },
   streamRun: { params: runParams },
   listRunDeliveries: { params: runParams },
+  listRunArtifacts: { params: runParams },
+  // An id of the right form (the cases send bad values of the other parameter, or junk around it).
+  getRunArtifact: {
+    params: (fixtures) => ({ runId: fixtures.runId, artifactId: 'art_00000000000000000000000000' }),
+  },
   runStarterKit: { body: {} },
   createTool: {
     body: { name: 'new-tool', kind: 'http', baseUrl: 'http://127.0.0.1:9', method: 'GET', path: '/x' },

@@ -97,6 +97,8 @@ export interface WorkspaceSnapshot {
   threads: Record<string, unknown>[];
   threadMessages: Record<string, unknown[]>;
   runs: Record<string, unknown>[];
+  /** Each run's artifacts (their descriptions), by run id. */
+  runArtifacts: Record<string, unknown[]>;
   tools: Record<string, unknown>[];
   toolVersions: Record<string, unknown[]>;
   policies: Record<string, unknown>[];
@@ -135,6 +137,14 @@ export async function snapshotWorkspace(
     const id = String(thread.id);
     threadMessages[id] = await listAll(baseUrl, apiKey, `/v1/threads/${id}/messages`);
   }
+  const runs = await listAll(baseUrl, apiKey, '/v1/runs');
+  const runArtifacts: Record<string, unknown[]> = {};
+  for (const run of runs) {
+    const id = String(run.id);
+    const response = await send(baseUrl, { path: `/v1/runs/${id}/artifacts`, apiKey });
+    expect(response.status, response.text).toBe(200);
+    runArtifacts[id] = (response.body as { data: unknown[] }).data;
+  }
   const apiKeys = (await listAll(baseUrl, apiKey, '/v1/api-keys')).map((key) => {
     if (!keysInUse.includes(String(key.id))) return key;
     const { lastUsedAt: _lastUsedAt, ...rest } = key;
@@ -149,7 +159,8 @@ export async function snapshotWorkspace(
     agentVersions,
     threads,
     threadMessages,
-    runs: await listAll(baseUrl, apiKey, '/v1/runs'),
+    runs,
+    runArtifacts,
     tools,
     toolVersions,
     policies: await listAll(baseUrl, apiKey, '/v1/policies'),

@@ -262,6 +262,19 @@ describe.each(backendNames)('error codes over HTTP on %s', (backend) => {
     const { error } = await expectCode('NOT_FOUND', { path: '/v1/agents/missing', apiKey: server.adminKey });
     expect(error.details).toEqual({ kind: 'agent', reference: 'missing' });
     await expect(server.admin.agents.get('missing')).rejects.toBeInstanceOf(NotFoundError);
+    // The artifact route answers bytes when found, and a catalogue error (JSON) when not.
+    const missingRun = 'run_00000000000000000000000000';
+    const artifactPath = `/v1/runs/${missingRun}/artifacts/art_00000000000000000000000000`;
+    const artifact = await expectCode('NOT_FOUND', {
+      path: artifactPath,
+      apiKey: server.adminKey,
+      headers: { accept: '*/*' },
+    });
+    expect(artifact.error.details).toEqual({ kind: 'run', reference: missingRun });
+    await expect(
+      server.admin.runs.artifact(missingRun, 'art_00000000000000000000000000'),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(server.admin.runs.artifacts(missingRun)).rejects.toBeInstanceOf(NotFoundError);
     await expectCode('ROUTE_NOT_FOUND', { path: '/v1/nothing-here', apiKey: server.adminKey });
     await expectCode('ROUTE_NOT_FOUND', { method: 'PUT', path: '/v1/secrets', apiKey: server.adminKey });
     await expectCode('ROUTE_NOT_FOUND', { path: '/nothing-here' });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes, type ErrorCode, type RouteDefinition } from '@runyard/protocol';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { useToolServer } from '../support/tool-server.ts';
 import {
   expectCatalogueError,
   keyIdOf,
@@ -41,8 +42,10 @@ interface Fixtures {
   toolName: string;
   policyId: string;
   policyName: string;
-  /** A's one audit entry (a direct invoke of echo). */
+  /** A's audit entry of a direct invoke of echo. */
   auditId: string;
+  /** The artifact A's run kept: the whole of a tool answer too large for the model. */
+  artifactId: string;
   /** A run of A paused for an approval, and that approval. */
   pausedRunId: string;
   approvalId: string;
@@ -300,6 +303,8 @@ const table: Record<string, readonly Exercise[]> = {
     },
   ],
   listRunDeliveries: [{ params: runOfA, expect: notFound }],
+  listRunArtifacts: [{ params: runOfA, expect: notFound }],
+  getRunArtifact: [{ params: (a) => ({ runId: a.runId, artifactId: a.artifactId }), expect: notFound }],
 
   createTool: [
     {
@@ -444,6 +449,15 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
   let before: WorkspaceSnapshot;
 
   const snapshotA = () => snapshotWorkspace(server.url, server.adminKey, [fixtures.adminKeyId]);
+  // A's run calls fixture-tool, whose answer (/big) is too large for the model: a run artifact.
+  const toolServer = useToolServer({
+    apiKey: 'unused-api-key',
+    bearerToken: 'unused-bearer-token',
+    basicUser: 'unused',
+    basicPassword: 'unused-password',
+    clientId: 'unused-client',
+    clientSecret: 'unused-client-secret',
+  });
 
   beforeAll(async () => {
     if (skip) return;
@@ -491,15 +505,20 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     const tool = await admin.tools.create({
       name: 'fixture-tool',
       kind: 'http',
-      baseUrl: 'http://127.0.0.1:9',
+      baseUrl: toolServer().url,
+      path: '/big',
+      maxResponseBytes: 256,
       auth: { type: 'bearer', token: { secret: 'fixture-secret' } },
     });
     await admin.tools.update('fixture-tool', { timeoutMs: 5000 });
     const policy = await admin.policies.create({
       name: 'fixture-policy',
-      rules: [{ effect: 'allow', resource: 'tool:echo', operations: ['*'] }],
+      rules: [
+        { effect: 'allow', resource: 'tool:echo', operations: ['*'] },
+        { effect: 'allow', resource: `${toolServer().url}/**`, operations: ['GET'] },
+      ],
     });
-    await admin.agents.update('fixture-other', { policies: [policy.name] });
+    await admin.agents.update('fixture-other', { policies: [policy.name], tools: [tool.name] });
     await admin.tools.invoke('echo', { text: 'audited' }, { policies: [policy.name] });
     const [audited] = (await admin.audit.list()).data;
     const playgroundA = await admin.providers.get('playground');
@@ -516,10 +535,13 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       method: 'POST',
       path: `/v1/agents/${other.slug}/runs`,
       apiKey: server.adminKey,
-      json: { input: 'hello', threadId },
+      json: { input: `use ${tool.name} {}`, threadId },
     });
     expect(run.status, run.text).toBe(200);
     expect((run.body as { status: string }).status).toBe('succeeded');
+    const runId = (run.body as { id: string }).id;
+    const [artifact] = await admin.runs.artifacts(runId);
+    if (artifact === undefined) throw new Error('the run kept no artifact');
     const approvalPolicy = await admin.policies.create({
       name: 'fixture-approval',
       rules: [{ effect: 'approval_required', resource: 'tool:echo', operations: ['*'] }],
@@ -567,7 +589,8 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
       approvalPolicyId: approvalPolicy.id,
       demoAgentId: demoA.id,
       threadId,
-      runId: (run.body as { id: string }).id,
+      runId,
+      artifactId: artifact.id,
       toolId: tool.id ?? '',
       toolName: tool.name,
       policyId: policy.id,
@@ -617,10 +640,21 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     expect(before.policies.map((policy) => policy.id).sort()).toEqual(
       [fixtures.policyId, fixtures.approvalPolicyId].sort(),
     );
-    // Newest first: the paused run's approval_required decision, then the direct invoke.
-    expect(before.audit.map((entry) => entry.id).slice(1)).toEqual([fixtures.auditId]);
-    expect(before.audit[1]).toMatchObject({ toolName: 'echo', effect: 'allow', policy: fixtures.policyName });
+    // Newest first: the paused run's approval_required decision, the run's request of fixture-tool,
+    // then the direct invoke.
+    expect(before.audit.at(-1)?.id).toBe(fixtures.auditId);
+    expect(before.audit.at(-1)).toMatchObject({
+      toolName: 'echo',
+      effect: 'allow',
+      policy: fixtures.policyName,
+    });
+    expect(before.audit.slice(1, -1)).toEqual([
+      expect.objectContaining({ toolName: fixtures.toolName, effect: 'allow', runId: fixtures.runId }),
+    ]);
     expect(before.audit[0]).toMatchObject({ toolName: 'echo', effect: 'approval_required' });
+    expect(before.runArtifacts[fixtures.runId]).toEqual([
+      expect.objectContaining({ id: fixtures.artifactId, truncated: false }),
+    ]);
   });
 
   async function exercise(operationId: string, phase: 'probe' | 'create'): Promise<number> {

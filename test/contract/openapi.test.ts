@@ -83,6 +83,11 @@ describe('the OpenAPI document at /openapi.json', () => {
         expect(success, `${route.operationId} ${status}`).toBeDefined();
         if (route.response === null) {
           expect(success?.content, `${route.operationId} ${status} has no body`).toBeUndefined();
+        } else if (route.binary === true) {
+          // Raw bytes (an artifact) with their own content type, not JSON.
+          expect(success?.content, `${route.operationId} ${status}`).toEqual({
+            '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+          });
         } else {
           expect(
             success?.content?.['application/json']?.schema,

@@ -55,6 +55,21 @@ async function postgresRows(databaseUrl: string): Promise<Place[]> {
         `select t::text as row from ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} t`,
       );
       places.push({ name: `table ${table}`, bytes: Buffer.from(rows.rows.map((row) => row.row).join('\n')) });
+      // Bytes columns show as hex in row text: search their raw bytes too (run artifacts).
+      const byteColumns = await client.query<{ column_name: string }>(
+        `select column_name from information_schema.columns
+         where table_schema = $1 and table_name = $2 and data_type = 'bytea'`,
+        [schema, table],
+      );
+      for (const { column_name: column } of byteColumns.rows) {
+        const values = await client.query<{ value: Buffer }>(
+          `select ${client.escapeIdentifier(column)} as value from ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)}`,
+        );
+        places.push({
+          name: `table ${table}.${column}`,
+          bytes: Buffer.concat(values.rows.map((row) => row.value)),
+        });
+      }
     }
     return places;
   } finally {
@@ -298,6 +313,34 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
       ),
     ).toHaveLength(2);
 
+    // A large answer that quotes the bearer token: the model sees its start, a run artifact keeps
+    // the whole of it, and both are scrubbed.
+    await admin.tools.create({
+      name: 'leak-big',
+      kind: 'http',
+      baseUrl: toolServer().url,
+      path: '/bearer/big?pad=20000',
+      maxResponseBytes: 1000,
+      auth: { type: 'bearer', token: { secret: 'TOOL_BEARER' } },
+    });
+    await admin.agents.create({
+      slug: 'big-user',
+      name: 'Big user',
+      model: 'playground/playground',
+      tools: ['leak-big'],
+      policies: ['tool-api'],
+    });
+    const bigRun = await admin.runs.create('big-user', { input: 'use leak-big {}', stateless: true });
+    expect(bigRun.status).toBe('succeeded');
+    expect(toolServer().requests.at(-1)?.headers.authorization).toBe(`Bearer ${toolCredentials.bearerToken}`);
+    const [artifact] = await admin.runs.artifacts(bigRun.id);
+    const artifactText = Buffer.from((await admin.runs.artifact(bigRun.id, artifact!.id)).bytes).toString(
+      'utf8',
+    );
+    expect(artifactText).toContain('"authorization":"Bearer [redacted]"');
+    expect(artifactText).toContain('p'.repeat(20_000));
+    await admin.runs.events(bigRun.id);
+
     // An API key, created idempotently, replayed, and used.
     const issued = await admin.apiKeys.create(
       { name: 'app', scopes: ['read', 'write'] },
@@ -353,6 +396,10 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
     expect(placesHolding(stored, 'OPENAI_API_KEY')).not.toEqual([]);
     expect(placesHolding(stored, rotated.data.fingerprint)).not.toEqual([]);
     expect(placesHolding(stored, issued.prefix)).not.toEqual([]);
+    // The artifact's bytes are searched where they are stored, and in its download (on SQLite the
+    // 20 000 bytes span overflow pages: a shorter run of them is found whole in one page).
+    expect(placesHolding(stored, 'p'.repeat(1000))).not.toEqual([]);
+    expect(placesHolding(responses, 'p'.repeat(20_000))).not.toEqual([]);
 
     const everywhere = [...responses, ...logs, ...stored];
     for (const plaintext of [...plaintexts, ...toolServer().issuedTokens]) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
@@ -34,6 +34,20 @@ export interface ToolServer {
   hits(path: string, method?: string): number;
 }
 
+/**
+ * `bytes` bytes of deterministic noise (every byte value, invalid UTF-8, NULs): what `/blob` sends,
+ * so a test can compare what it got back byte for byte.
+ */
+export function blobBytes(bytes: number): Buffer {
+  const blocks: Buffer[] = [];
+  let block = createHash('sha256').update(`blob-${bytes}`).digest();
+  for (let length = 0; length < bytes; length += block.length) {
+    blocks.push(block);
+    block = createHash('sha256').update(block).digest();
+  }
+  return Buffer.concat(blocks).subarray(0, bytes);
+}
+
 function send(
   response: http.ServerResponse,
   status: number,
@@ -54,6 +68,8 @@ function send(
  * - `/api-key/…`, `/bearer/…`, `/basic/…` answer 200 only with the right credential, else 401;
  * - `/oauth/token` issues client-credentials tokens (`tok-1-<random>-<scope>`…); `/oauth/…` accepts the live ones;
  * - `/slow` answers after 3 s; `/fail` answers 500; `/big?bytes=N` sends N bytes of JSON text;
+ * - `/blob?bytes=N&type=T` sends `blobBytes(N)` as T (default application/octet-stream);
+ * - `?pad=N` on an echoing endpoint adds N bytes to its answer;
  * - `/redirect/N` redirects N times before landing on `/echo/landed`; `/loop` redirects forever;
  * - `/users/{id}` and `/notes` serve the OpenAPI document's two operations.
  */
@@ -124,6 +140,8 @@ function route(
       'x-trace': headers['x-trace'],
     },
     body: request.body === '' ? null : (JSON.parse(request.body) as unknown),
+    // ?pad=N makes the echo N bytes longer: a large answer that quotes the request's credentials.
+    ...(query.pad !== undefined && { pad: 'p'.repeat(Number(query.pad[0])) }),
   });
   if (path.startsWith('/echo'))
     return send(response, 200, echo(), { 'set-cookie': 'session=secret', 'x-request-id': 'up-1' });
@@ -180,6 +198,10 @@ function route(
     return send(response, 200, JSON.stringify({ data: 'x'.repeat(bytes - 11) }), {
       'content-type': 'application/json',
     });
+  }
+  if (path === '/blob') {
+    response.writeHead(200, { 'content-type': query.type?.[0] ?? 'application/octet-stream' });
+    return void response.end(blobBytes(Number(query.bytes?.[0] ?? '1000')));
   }
   if (path.startsWith('/redirect/')) {
     const left = Number(path.slice('/redirect/'.length));

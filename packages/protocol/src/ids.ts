@@ -16,6 +16,7 @@ export const idPrefixes = {
   policy: 'pol',
   audit: 'aud',
   approval: 'apr',
+  artifact: 'art',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

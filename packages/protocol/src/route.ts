@@ -32,6 +32,11 @@ export interface RouteDefinition<
   conditional?: boolean;
   /** The route answers `text/event-stream` (always, or when the body asks for `mode: stream`). */
   streaming?: 'always' | 'on-request';
+  /**
+   * The route answers raw bytes with the stored resource's own Content-Type (not JSON); `response`
+   * is then `artifactContentSchema`.
+   */
+  binary?: true;
 }
 
 export function defineRoute<

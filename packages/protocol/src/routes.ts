@@ -43,6 +43,8 @@ import {
   createRunSchema,
   listRunEventsQuerySchema,
   listRunsQuerySchema,
+  artifactContentSchema,
+  runArtifactListSchema,
   runDeliveryListSchema,
   runEventListSchema,
   runSchema,
@@ -80,6 +82,7 @@ const secretParams = z.strictObject({ name: secretNameSchema });
 const threadParams = z.strictObject({ threadId: idSchema('thread') });
 const runParams = z.strictObject({ runId: idSchema('run') });
 const approvalParams = z.strictObject({ approvalId: idSchema('approval') });
+const artifactParams = z.strictObject({ runId: idSchema('run'), artifactId: idSchema('artifact') });
 const toolParams = z.strictObject({ name: toolNameSchema });
 const streamQuery = z.strictObject({
   after: z.coerce
@@ -588,6 +591,29 @@ export const routes = {
     params: runParams,
     response: runDeliveryListSchema,
     status: 200,
+  }),
+  listRunArtifacts: defineRoute({
+    operationId: 'listRunArtifacts',
+    method: 'GET',
+    path: '/v1/runs/{runId}/artifacts',
+    scope: 'read',
+    tag: 'Runs',
+    summary: "The run's artifacts (whole tool responses too large for the model), oldest first",
+    params: runParams,
+    response: runArtifactListSchema,
+    status: 200,
+  }),
+  getRunArtifact: defineRoute({
+    operationId: 'getRunArtifact',
+    method: 'GET',
+    path: '/v1/runs/{runId}/artifacts/{artifactId}',
+    scope: 'read',
+    tag: 'Runs',
+    summary: "An artifact's bytes, with its content type",
+    params: artifactParams,
+    response: artifactContentSchema,
+    status: 200,
+    binary: true,
   }),
 
   // Tools

@@ -97,7 +97,7 @@ export class Transport {
     route: R,
     call: CallOptions<R> = {},
   ): Promise<ApiResponse<ResponseOf<R>>> {
-    const { url, headers } = this.request(route, call, 'application/json');
+    const { url, headers } = this.request(route, call, route.binary === true ? '*/*' : 'application/json');
     const repeatable = route.method !== 'POST' || call.idempotencyKey !== undefined;
     const maxRetries = repeatable ? (this.options.maxRetries ?? 2) : 0;
 
@@ -193,6 +193,8 @@ async function parseSuccess<R extends RouteDefinition>(
     await response.body?.cancel();
     return undefined as ResponseOf<R>;
   }
+  // Stored bytes (an artifact), served with their own content type: returned as they came.
+  if (route.binary === true) return new Uint8Array(await response.arrayBuffer()) as ResponseOf<R>;
   const json: unknown = await response.json().catch(() => undefined);
   const result = route.response.safeParse(json);
   if (!result.success) {

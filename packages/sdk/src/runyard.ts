@@ -10,6 +10,7 @@ import {
   type Message,
   type ProviderTestResult,
   type Run,
+  type RunArtifact,
   type RunDelivery,
   type RunEvent,
   type Thread,
@@ -260,6 +261,20 @@ export class Runyard {
     /** Every attempt to POST the ended run to its `callbackUrl`, oldest first. */
     deliveries: async (runId: string): Promise<RunDelivery[]> =>
       (await this.transport.call(routes.listRunDeliveries, { params: { runId } })).data.data,
+    /** The files the run's tool calls kept (whole responses too large for the model), oldest first. */
+    artifacts: async (runId: string): Promise<RunArtifact[]> =>
+      (await this.transport.call(routes.listRunArtifacts, { params: { runId } })).data.data,
+    /** One artifact's bytes, exactly as stored, and the content type they are served with. */
+    artifact: async (
+      runId: string,
+      artifactId: string,
+    ): Promise<{ contentType: string; bytes: Uint8Array }> => {
+      const response = await this.transport.call(routes.getRunArtifact, { params: { runId, artifactId } });
+      return {
+        contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+        bytes: response.data,
+      };
+    },
     /** The run's events after `afterSeq` (stored, then live), ending after `run-end`. */
     follow: (runId: string, afterSeq = 0): AsyncGenerator<RunEvent> =>
       this.transport.stream(routes.streamRun, { params: { runId }, lastEventId: String(afterSeq) }),

@@ -176,6 +176,12 @@ export const runEventSchema = z
       toolName: z.string(),
       output: z.unknown(),
       isError: z.boolean(),
+      artifacts: z
+        .array(idSchema('artifact'))
+        .optional()
+        .describe(
+          'Run artifacts the call kept (a whole response body too large for the model); absent when none.',
+        ),
     }),
     z.object({
       ...eventBase,
@@ -322,3 +328,31 @@ export const runDeliverySchema = z
 export type RunDelivery = z.infer<typeof runDeliverySchema>;
 
 export const runDeliveryListSchema = z.object({ data: z.array(runDeliverySchema) });
+
+/**
+ * A file a tool call kept for the run: the whole body of an http tool's response that was too large
+ * for the model (the model saw its start and this id). Its bytes are served by
+ * `GET /v1/runs/{runId}/artifacts/{artifactId}`.
+ */
+export const runArtifactSchema = z
+  .object({
+    id: idSchema('artifact'),
+    runId: idSchema('run'),
+    toolCallId: z.string().describe('The tool call that kept it.'),
+    name: z.string().describe('What it is, e.g. `response-body`.'),
+    contentType: z.string().describe('The Content-Type the bytes are served with.'),
+    sizeBytes: z.number().int().nonnegative().describe('Bytes stored.'),
+    truncated: z
+      .boolean()
+      .describe('True when the original was larger than RUNYARD_ARTIFACT_MAX_BYTES: only its start is kept.'),
+    createdAt: timestampSchema,
+  })
+  .meta({ id: 'RunArtifact' });
+export type RunArtifact = z.infer<typeof runArtifactSchema>;
+
+export const runArtifactListSchema = z.object({ data: z.array(runArtifactSchema) });
+
+/** The bytes of an artifact as served: any content type, so the schema only says "bytes". */
+export const artifactContentSchema = z
+  .custom<Uint8Array>((value) => value instanceof Uint8Array, 'must be bytes')
+  .describe("The artifact's bytes, served with its content type.");

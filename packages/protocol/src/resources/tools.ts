@@ -105,7 +105,9 @@ const httpFields = {
     .int()
     .min(256)
     .max(10_000_000)
-    .describe('A longer body is cut here, with a marker, before the model sees it; 100000 by default.'),
+    .describe(
+      'A longer body is cut here, with a marker, before the model sees it (inside a run it is kept whole as a run artifact); 100000 by default.',
+    ),
   maxRetries: z
     .number()
     .int()

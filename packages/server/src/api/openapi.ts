@@ -113,10 +113,17 @@ function responses(
     result[String(status)] =
       route.response === null
         ? { description: 'No content' }
-        : {
-            description: 'Success',
-            content: { 'application/json': { schema: convert(route.response, 'output') } },
-          };
+        : route.binary === true
+          ? {
+              description: 'The stored bytes, with their own Content-Type',
+              content: {
+                '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+              },
+            }
+          : {
+              description: 'Success',
+              content: { 'application/json': { schema: convert(route.response, 'output') } },
+            };
   }
   result['400'] = errorResponse('The request is invalid; details.issues names the fields');
   if (route.scope !== null) {

@@ -28,6 +28,7 @@ const defaults = {
   callbackRetryBaseMs: 1000,
   approvalTimeoutMs: 86_400_000,
   heapGrowthPercent: 50,
+  artifactMaxBytes: 10_485_760,
 };
 
 describe('loadConfig', () => {
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
         RUNYARD_CALLBACK_RETRY_BASE_MS: '10',
         RUNYARD_APPROVAL_TIMEOUT_MS: '5000',
         RUNYARD_HEAP_GROWTH_PERCENT: '0',
+        RUNYARD_ARTIFACT_MAX_BYTES: '2048',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -92,6 +94,7 @@ describe('loadConfig', () => {
       callbackRetryBaseMs: 10,
       approvalTimeoutMs: 5000,
       heapGrowthPercent: 0,
+      artifactMaxBytes: 2048,
     });
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl).toBe('postgres://localhost/x');
   });

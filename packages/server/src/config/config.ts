@@ -76,6 +76,12 @@ export const configSchema = z.object({
     30 * 24 * 60 * 60 * 1000,
   ),
   RUNYARD_HEAP_GROWTH_PERCENT: integer('RUNYARD_HEAP_GROWTH_PERCENT', 50, 0, 300),
+  RUNYARD_ARTIFACT_MAX_BYTES: integer(
+    'RUNYARD_ARTIFACT_MAX_BYTES',
+    10 * 1024 * 1024,
+    1024,
+    256 * 1024 * 1024,
+  ),
 });
 
 export interface Config {
@@ -100,6 +106,8 @@ export interface Config {
    * (0: V8's own choice, up to 4×). Set by the `runyard` process, not by startServer (a library).
    */
   heapGrowthPercent: number;
+  /** The most of one run artifact that is stored (an oversized tool response); the rest is cut off. */
+  artifactMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -137,5 +145,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     callbackRetryBaseMs: value.RUNYARD_CALLBACK_RETRY_BASE_MS,
     approvalTimeoutMs: value.RUNYARD_APPROVAL_TIMEOUT_MS,
     heapGrowthPercent: value.RUNYARD_HEAP_GROWTH_PERCENT,
+    artifactMaxBytes: value.RUNYARD_ARTIFACT_MAX_BYTES,
   };
 }

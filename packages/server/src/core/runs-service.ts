@@ -4,6 +4,7 @@ import {
   type CreateAgentRun,
   type InputMessage,
   type Run,
+  type RunArtifact,
   type RunDelivery,
   type RunEvent,
   type RunStatus,
@@ -200,6 +201,24 @@ export class RunsService {
   async deliveries(caller: Caller, id: string): Promise<RunDelivery[]> {
     await this.require(caller.workspaceId, id);
     return this.store.runDeliveries.list(id);
+  }
+
+  /** The files the run's tool calls kept (docs/architecture/tools.md#artifacts), oldest first. */
+  async artifacts(caller: Caller, id: string): Promise<RunArtifact[]> {
+    await this.require(caller.workspaceId, id);
+    return this.store.runArtifacts.list(caller.workspaceId, id);
+  }
+
+  /** One artifact of the run with its bytes; another run's or workspace's is not found. */
+  async artifact(
+    caller: Caller,
+    id: string,
+    artifactId: string,
+  ): Promise<{ artifact: RunArtifact; content: Buffer }> {
+    await this.require(caller.workspaceId, id);
+    const found = await this.store.runArtifacts.get(caller.workspaceId, id, artifactId);
+    if (found === undefined) throw notFound('artifact', artifactId);
+    return found;
   }
 
   /** Stored, then live events of a run, ending after `run-end`. Checks access before the first read. */

@@ -9,6 +9,7 @@ import { executeToolCalls, parseToolInput, type ToolCallRequest } from './tool-c
 import { addChildUsage } from './child-runs.ts';
 import type { ApprovalGate } from './approvals/approval-gate.ts';
 import type { PauseCollector, PendingCall } from './approvals/run-pause.ts';
+import type { RunArtifacts } from './run-artifacts.ts';
 import type { Tool, ToolRunScope } from './tools/tool.ts';
 import { schemaProblems } from './tools/validate-input.ts';
 import { budgetExceeded, repeatedToolCalls, stepLimitReached, type LoopState } from './stop-conditions.ts';
@@ -43,6 +44,8 @@ export interface LoopContext {
   approvals?: ApprovalGate | undefined;
   /** Calls that wait (approvals, client tools): any after a step's tool calls pause the run. */
   pauses?: PauseCollector | undefined;
+  /** Where tool calls keep files for the run (an http response too large for the model). */
+  artifacts?: RunArtifacts | undefined;
 }
 
 export interface LoopOutcome {

@@ -14,6 +14,7 @@ import { prepareConversation } from './history-summary.ts';
 import { readJournal } from './journal.ts';
 import type { ModelCandidate } from './models/call-model.ts';
 import { pricesOfCandidates, withProviderPrices } from './prices.ts';
+import { RunArtifacts } from './run-artifacts.ts';
 import { RunLog } from './run-log.ts';
 import { toRun } from './run-view.ts';
 import type { Tool } from './tools/tool.ts';
@@ -36,6 +37,10 @@ export interface EngineDependencies {
   newApprovalId: () => string;
   /** How long a pending approval waits before it expires (RUNYARD_APPROVAL_TIMEOUT_MS). */
   approvalTimeoutMs: number;
+  /** Ids of run artifacts (an http response too large for the model, kept whole). */
+  newArtifactId: () => string;
+  /** The most bytes of one run artifact that are stored (RUNYARD_ARTIFACT_MAX_BYTES). */
+  artifactMaxBytes: number;
   /** Called once a run with a callback URL has ended and its end is stored (callbacks hook in here). */
   onRunEnded?: (run: Run) => void;
 }
@@ -122,6 +127,12 @@ export async function executeRun(
             ? undefined
             : new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
         pauses,
+        artifacts: new RunArtifacts(
+          store,
+          claimed,
+          dependencies.artifactMaxBytes,
+          dependencies.newArtifactId,
+        ),
         workspaceId: claimed.workspaceId,
         runId: claimed.id,
         instructions: config.instructions,

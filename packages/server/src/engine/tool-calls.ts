@@ -3,6 +3,7 @@ import type { LoopMessage } from './history.ts';
 import type { RunLog } from './run-log.ts';
 import type { ApprovalGate } from './approvals/approval-gate.ts';
 import type { PauseCollector } from './approvals/run-pause.ts';
+import type { RunArtifacts } from './run-artifacts.ts';
 import type { Tool, ToolRunScope } from './tools/tool.ts';
 import { schemaProblems } from './tools/validate-input.ts';
 
@@ -26,6 +27,15 @@ interface ToolCallContext {
   approvals?: ApprovalGate | undefined;
   /** The run's waiting calls: a call recorded here has no result yet and pauses the run. */
   pauses?: PauseCollector | undefined;
+  /** Where calls keep files for the run (absent: they keep none). */
+  artifacts?: RunArtifacts | undefined;
+}
+
+interface CallResult {
+  output: unknown;
+  isError: boolean;
+  /** Ids of the artifacts the call kept; empty when none. */
+  artifacts: readonly string[];
 }
 
 /** Model output is untrusted: arguments that are not JSON become a problem the model is told about. */
@@ -52,19 +62,22 @@ export async function executeToolCalls(
   const results = await Promise.all(
     calls.map(async (call): Promise<MessagePart | undefined> => {
       const done = finished.get(call.toolCallId);
-      const result = done ?? (await executeOne(context, call, step));
+      if (done !== undefined) {
+        return { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, ...done };
+      }
+      const result = await executeOne(context, call, step);
       // A call that waits (approval, client tool) has no result: the run pauses after this step.
       if (result === undefined) return undefined;
-      if (done === undefined) {
-        context.log.emit({
-          type: 'tool-result',
-          step,
-          toolCallId: call.toolCallId,
-          toolName: call.toolName,
-          ...result,
-        });
-      }
-      return { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, ...result };
+      const { artifacts, ...outcome } = result;
+      context.log.emit({
+        type: 'tool-result',
+        step,
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        ...outcome,
+        ...(artifacts.length > 0 && { artifacts: [...artifacts] }),
+      });
+      return { type: 'tool-result', toolCallId: call.toolCallId, toolName: call.toolName, ...outcome };
     }),
   );
   return { role: 'tool', content: results.filter((result) => result !== undefined) };
@@ -74,19 +87,20 @@ async function executeOne(
   context: ToolCallContext,
   call: ToolCallRequest,
   step: number,
-): Promise<{ output: unknown; isError: boolean } | undefined> {
+): Promise<CallResult | undefined> {
   context.signal.throwIfAborted();
   const tool = context.tools.get(call.toolName);
+  const failed = (output: string): CallResult => ({ output, isError: true, artifacts: [] });
   if (tool === undefined) {
     const available = [...context.tools.keys()].join(', ') || 'none';
-    return { output: `unknown tool '${call.toolName}'; available tools: ${available}`, isError: true };
+    return failed(`unknown tool '${call.toolName}'; available tools: ${available}`);
   }
-  if (call.inputError !== undefined)
-    return { output: `invalid arguments:\n${call.inputError}`, isError: true };
+  if (call.inputError !== undefined) return failed(`invalid arguments:\n${call.inputError}`);
   // An approver may have replaced the arguments (checked against the schema when approved).
   const input = context.approvals?.editedArguments(call.toolCallId)?.value ?? call.input;
   const problems = schemaProblems(tool.inputSchema, input);
-  if (problems.length > 0) return { output: `invalid arguments:\n${problems.join('\n')}`, isError: true };
+  if (problems.length > 0) return failed(`invalid arguments:\n${problems.join('\n')}`);
+  const artifacts = context.artifacts?.forCall(call.toolCallId);
   try {
     const output = await tool.execute(input, {
       workspaceId: context.workspaceId,
@@ -106,11 +120,16 @@ async function executeOne(
       storeWithEvents: (write) => context.log.flush(write),
       approvals: context.approvals,
       pauses: context.pauses,
+      artifacts,
     });
-    return { output: output === undefined ? null : output, isError: false };
+    return { output: output === undefined ? null : output, isError: false, artifacts: artifacts?.ids ?? [] };
   } catch (error) {
     if (context.signal.aborted) throw context.signal.reason;
     if (context.pauses?.has(call.toolCallId) === true) return undefined;
-    return { output: error instanceof Error ? error.message : String(error), isError: true };
+    return {
+      output: error instanceof Error ? error.message : String(error),
+      isError: true,
+      artifacts: artifacts?.ids ?? [],
+    };
   }
 }

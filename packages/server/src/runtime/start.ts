@@ -115,6 +115,8 @@ export async function startServer(
         newRunId: () => newId('run'),
         newApprovalId: () => newId('approval'),
         approvalTimeoutMs: config.approvalTimeoutMs,
+        newArtifactId: () => newId('artifact'),
+        artifactMaxBytes: config.artifactMaxBytes,
         // The run's first callback attempt was made due when its end was stored: look for it now.
         onRunEnded: () => scheduler.pump(),
       },

@@ -18,6 +18,7 @@ export type {
   StoredRequiredAction,
 } from './repositories/runs.ts';
 export type { McpDiscoveredTool, McpDiscovery, ToolRecord, ToolRow, ToolUse } from './repositories/tools.ts';
+export type { NewRunArtifact } from './repositories/run-artifacts.ts';
 export type { AuditFilter } from './repositories/policies.ts';
 export type { MemoryEntry, MemoryScope } from './repositories/agent-memory.ts';
 export type {

@@ -213,6 +213,24 @@ export interface RunDeliveryTable {
   next_attempt_at: string | null;
 }
 
+/**
+ * A file a tool call kept for its run (migration 0012): `content` is bytes (BLOB on SQLite, bytea on
+ * PostgreSQL), read back as a Buffer on both. Written once, never changed.
+ */
+export interface RunArtifactTable {
+  id: string;
+  workspace_id: string;
+  run_id: string;
+  tool_call_id: string;
+  name: string;
+  content_type: string;
+  size_bytes: number;
+  /** 1 when only the first RUNYARD_ARTIFACT_MAX_BYTES of the original are kept. */
+  truncated: number;
+  content: Buffer;
+  created_at: string;
+}
+
 /** A registry tool (migration 0006); its definitions are in tool_versions. */
 export interface ToolTable {
   id: string;
@@ -327,6 +345,7 @@ export interface Database {
   runs: RunTable;
   run_events: RunEventTable;
   run_deliveries: RunDeliveryTable;
+  run_artifacts: RunArtifactTable;
   tools: ToolTable;
   tool_versions: ToolVersionTable;
   agent_memory: AgentMemoryTable;

@@ -12,6 +12,7 @@ import { ThreadSummaryRepository } from './repositories/thread-summaries.ts';
 import { RunRepository } from './repositories/runs.ts';
 import { RunEventRepository } from './repositories/run-events.ts';
 import { RunDeliveryRepository } from './repositories/run-deliveries.ts';
+import { RunArtifactRepository } from './repositories/run-artifacts.ts';
 import { CompatReferenceRepository } from './repositories/compat-references.ts';
 import { ToolRepository } from './repositories/tools.ts';
 import { PolicyRepository } from './repositories/policies.ts';
@@ -32,6 +33,7 @@ export class Store {
   readonly runs: RunRepository;
   readonly runEvents: RunEventRepository;
   readonly runDeliveries: RunDeliveryRepository;
+  readonly runArtifacts: RunArtifactRepository;
   readonly compatReferences: CompatReferenceRepository;
   readonly tools: ToolRepository;
   readonly policies: PolicyRepository;
@@ -54,6 +56,7 @@ export class Store {
     this.runs = new RunRepository(db);
     this.runEvents = new RunEventRepository(db);
     this.runDeliveries = new RunDeliveryRepository(db);
+    this.runArtifacts = new RunArtifactRepository(db);
     this.compatReferences = new CompatReferenceRepository(db);
     this.tools = new ToolRepository(db);
     this.policies = new PolicyRepository(db);

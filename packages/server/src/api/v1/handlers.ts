@@ -132,6 +132,23 @@ export function v1Handlers({
     listRunDeliveries: async ({ caller, params }) => ({
       body: { data: await runs.deliveries(caller, params.runId) },
     }),
+    listRunArtifacts: async ({ caller, params }) => ({
+      body: { data: await runs.artifacts(caller, params.runId) },
+    }),
+    getRunArtifact: async ({ caller, params }) => {
+      const { artifact, content } = await runs.artifact(caller, params.runId, params.artifactId);
+      return {
+        body: content,
+        // The bytes are whatever a tool's upstream sent: a download, never a page rendered (or
+        // sniffed into one) on the API's origin.
+        headers: {
+          'content-type': artifact.contentType,
+          'content-disposition': `attachment; filename="${artifact.id}"`,
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': "default-src 'none'; sandbox",
+        },
+      };
+    },
 
     createTool: async ({ caller, body }) => ({ body: await tools.create(caller, body) }),
     listTools: async ({ caller, query }) => ({ body: await tools.list(caller, query) }),

@@ -29,6 +29,40 @@ export class CredentialScrubber {
     return result;
   }
 
+  /**
+   * Removes the credentials from bytes of any kind (a kept response body), leaving every other byte
+   * as it was: both sides are compared as latin1, where one character is one byte, and a value is
+   * matched by its UTF-8 bytes. `cut`: the bytes end where a larger body was cut off, so a trailing
+   * start of a credential (the rest of it lay beyond the cut) is dropped too, from 4 bytes on (fewer
+   * give nothing away, and would clip ordinary text that merely ends like a credential begins).
+   */
+  scrubBytes(bytes: Buffer, cut: boolean): Buffer {
+    if (this.values.size === 0) return bytes;
+    const asBytes = (value: string) => Buffer.from(value, 'utf8').toString('latin1');
+    const values = [...this.values].map(asBytes).sort((left, right) => right.length - left.length);
+    let result = bytes.toString('latin1');
+    for (const value of values) {
+      if (result.includes(value)) result = result.split(value).join(redactedMarker);
+    }
+    if (cut) {
+      let dropped = 0;
+      for (const value of values) {
+        for (
+          let length = Math.min(value.length - 1, result.length);
+          length >= Math.max(4, dropped + 1);
+          length -= 1
+        ) {
+          if (result.endsWith(value.slice(0, length))) {
+            dropped = length;
+            break;
+          }
+        }
+      }
+      result = result.slice(0, result.length - dropped);
+    }
+    return Buffer.from(result, 'latin1');
+  }
+
   get size(): number {
     return this.values.size;
   }

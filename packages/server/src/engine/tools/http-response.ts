@@ -9,9 +9,8 @@ export interface HttpToolResult {
 }
 
 /**
- * Reading stops here even when nobody looks past maxResponseBytes: enough to report the size of
- * any reasonable answer without holding an endless stream open. (Keeping the whole body as a run
- * artifact comes with artifacts.)
+ * Reading stops here (or just past what an artifact keeps, when that is more): enough to report
+ * the size of any reasonable answer without holding an endless stream open.
  */
 export const readCeilingBytes = 16 * 1024 * 1024;
 
@@ -30,17 +29,19 @@ const visibleHeaders = new Set([
 const visibleHeaderPrefixes = ['x-ratelimit-', 'ratelimit'];
 
 export interface ReadBody {
-  /** The first maxResponseBytes bytes (all of them when not truncated). */
+  /** The first `maxBytes` bytes read (all of them when not truncated). */
   kept: Buffer;
-  /** Bytes in the body: counted up to readCeilingBytes, or the Content-Length beyond that. */
+  /** Bytes in the body: counted up to the read ceiling, or the Content-Length beyond that. */
   totalBytes: number;
   truncated: boolean;
-  /** Reading stopped at readCeilingBytes, so totalBytes may be a lower bound. */
+  /** Reading stopped at the read ceiling, so totalBytes may be a lower bound. */
   stoppedEarly: boolean;
 }
 
 /** Reads the body, keeping at most `maxBytes` and counting the rest (up to the read ceiling). */
 export async function readBody(response: Response, maxBytes: number): Promise<ReadBody> {
+  // Past what is kept, so that a body of exactly `maxBytes` is known not to be truncated.
+  const ceilingBytes = Math.max(readCeilingBytes, maxBytes + 1);
   const chunks: Buffer[] = [];
   let kept = 0;
   let total = 0;
@@ -56,7 +57,7 @@ export async function readBody(response: Response, maxBytes: number): Promise<Re
         chunks.push(Buffer.from(value.subarray(0, take)));
         kept += take;
       }
-      if (total >= readCeilingBytes) {
+      if (total >= ceilingBytes) {
         stoppedEarly = true;
         await reader.cancel().catch(() => undefined);
         break;
@@ -93,8 +94,41 @@ function wholeCharacters(bytes: Buffer): Buffer {
   return bytes.subarray(0, end);
 }
 
-/** The result for the model: safe headers, the body parsed or as text, credentials scrubbed from both. */
-export function toResult(response: Response, read: ReadBody, scrubber: CredentialScrubber): HttpToolResult {
+/** Where the whole of a body too large for the model was kept: a run artifact. */
+export interface KeptArtifact {
+  id: string;
+  /** Bytes the artifact holds. */
+  sizeBytes: number;
+  /** Only the start is kept: the body was larger than RUNYARD_ARTIFACT_MAX_BYTES. */
+  truncated: boolean;
+}
+
+/** True when the model cannot be shown all of the body: it gets the first `maxResponseBytes`. */
+export function tooLargeForModel(read: ReadBody, maxResponseBytes: number): boolean {
+  return read.totalBytes > maxResponseBytes;
+}
+
+/** The end of a cut body's text: what the model saw of how many bytes, and where the rest is. */
+function truncationMarker(shownBytes: number, total: string, artifact: KeptArtifact | undefined): string {
+  if (artifact === undefined) return `…[truncated: ${shownBytes} of ${total} bytes]`;
+  const where = artifact.truncated
+    ? `its first ${artifact.sizeBytes} bytes are kept as run artifact ${artifact.id}`
+    : `the whole body is kept as run artifact ${artifact.id}`;
+  return `…[truncated: ${shownBytes} of ${total} bytes; ${where}]`;
+}
+
+/**
+ * The result for the model: safe headers, the body parsed or as text, credentials scrubbed from
+ * both. A body over `maxResponseBytes` is cut there with a marker that names the artifact holding
+ * the whole of it, when one was kept.
+ */
+export function toResult(
+  response: Response,
+  read: ReadBody,
+  scrubber: CredentialScrubber,
+  maxResponseBytes: number,
+  artifact?: KeptArtifact,
+): HttpToolResult {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     if (visibleHeaders.has(name) || visibleHeaderPrefixes.some((prefix) => name.startsWith(prefix))) {
@@ -102,15 +136,23 @@ export function toResult(response: Response, read: ReadBody, scrubber: Credentia
     }
   });
   const contentType = response.headers.get('content-type') ?? '';
+  const total = read.stoppedEarly ? `at least ${read.totalBytes}` : String(read.totalBytes);
   let body: unknown;
   if (read.totalBytes === 0) {
     body = null;
   } else if (!isText(contentType)) {
-    body = `[binary body: ${read.totalBytes} bytes of ${contentType}]`;
-  } else if (read.truncated) {
-    const text = scrubber.scrub(wholeCharacters(read.kept).toString('utf8'));
-    const total = read.stoppedEarly ? `at least ${read.totalBytes}` : String(read.totalBytes);
-    body = `${text}…[truncated: ${read.kept.length} of ${total} bytes]`;
+    body =
+      artifact === undefined
+        ? `[binary body: ${read.totalBytes} bytes of ${contentType}]`
+        : `[binary body: ${total} bytes of ${contentType}; ${
+            artifact.truncated
+              ? `its first ${artifact.sizeBytes} bytes are kept as run artifact ${artifact.id}`
+              : `kept whole as run artifact ${artifact.id}`
+          }]`;
+  } else if (tooLargeForModel(read, maxResponseBytes)) {
+    const shown = wholeCharacters(read.kept.subarray(0, maxResponseBytes));
+    const text = scrubber.scrub(shown.toString('utf8'));
+    body = `${text}${truncationMarker(shown.length, total, artifact)}`;
   } else {
     // Scrubbed as text first: a credential inside a JSON string is found in its escaped form too.
     const text = scrubber.scrub(read.kept.toString('utf8'));

@@ -8,10 +8,17 @@ import {
   type CredentialSource,
 } from './http-auth.ts';
 import { placeInput, type InputPlan, type PlacedInput } from './http-input.ts';
-import { readBody, toResult, type HttpToolResult } from './http-response.ts';
+import {
+  readBody,
+  toResult,
+  tooLargeForModel,
+  type HttpToolResult,
+  type KeptArtifact,
+  type ReadBody,
+} from './http-response.ts';
 import { noEgress, type EgressGuard } from '../policies/egress-guard.ts';
 import { sendOutbound } from './outbound.ts';
-import type { Tool, ToolContext } from './tool.ts';
+import type { ArtifactKeeper, Tool, ToolContext } from './tool.ts';
 import { ToolError } from './tool-error.ts';
 
 /** One callable HTTP operation: a `kind: http` tool, or one operation of its OpenAPI document. */
@@ -54,8 +61,15 @@ export function createHttpTool(operation: HttpOperation, source: CredentialSourc
         context.signal,
         idempotencyKeyOf(context),
         context.egress ?? noEgress,
+        context.artifacts,
       ),
   };
+}
+
+/** One answered request of a call: the response (its body read) before it becomes the model's result. */
+interface Exchange {
+  response: Response;
+  read: ReadBody;
 }
 
 /**
@@ -87,8 +101,11 @@ export async function callHttp(
   signal: AbortSignal,
   idempotencyKey: string,
   egress: EgressGuard,
+  artifacts?: ArtifactKeeper,
 ): Promise<HttpToolResult> {
   const scrubber = new CredentialScrubber();
+  // What is read of a body: what the model may see, or what an artifact may keep when that is more.
+  const keepBytes = Math.max(operation.maxResponseBytes, artifacts?.maxBytes ?? 0);
   const authenticator = new HttpAuthenticator(operation.auth, source, scrubber, egress);
   const retryable = idempotentMethods.includes(operation.plan.method);
   try {
@@ -97,9 +114,9 @@ export async function callHttp(
     let refreshed = false;
     for (let attempt = 0; ;) {
       const credentials = await authenticator.credentials(signal, operation.timeoutMs);
-      let result: HttpToolResult;
+      let exchange: Exchange;
       try {
-        result = await sendFollowingRedirects(operation, placed, credentials, scrubber, signal, egress);
+        exchange = await sendFollowingRedirects(operation, placed, credentials, keepBytes, signal, egress);
       } catch (error) {
         if (error instanceof ToolError && error.reason === 'unreachable' && retryable) {
           if (attempt < operation.maxRetries) {
@@ -110,18 +127,24 @@ export async function callHttp(
         }
         throw error;
       }
-      if (result.status === 401 && authenticator.refreshable && !refreshed) {
+      const status = exchange.response.status;
+      if (status === 401 && authenticator.refreshable && !refreshed) {
         // The cached token may have been revoked early: one fresh token, one more try.
         refreshed = true;
         authenticator.invalidate();
         continue;
       }
-      if (result.status >= 500 && retryable && attempt < operation.maxRetries) {
+      if (status >= 500 && retryable && attempt < operation.maxRetries) {
         await backoff(attempt, signal);
         attempt += 1;
         continue;
       }
-      return result;
+      // Only the answer the model gets is kept, not those of the attempts retried before it.
+      const { response, read } = exchange;
+      const kept = tooLargeForModel(read, operation.maxResponseBytes)
+        ? await keepWhole(artifacts, response, read, scrubber)
+        : undefined;
+      return toResult(response, read, scrubber, operation.maxResponseBytes, kept);
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
@@ -131,15 +154,39 @@ export async function callHttp(
   }
 }
 
+/**
+ * Keeps the body the model sees only the start of as a run artifact (credentials scrubbed, at most
+ * the keeper's `maxBytes`). Outside a run (a direct invoke) there is nowhere to keep it.
+ */
+async function keepWhole(
+  artifacts: ArtifactKeeper | undefined,
+  response: Response,
+  read: ReadBody,
+  scrubber: CredentialScrubber,
+): Promise<KeptArtifact | undefined> {
+  if (artifacts === undefined) return undefined;
+  const cut = read.truncated || read.kept.length > artifacts.maxBytes;
+  const content = scrubber
+    .scrubBytes(read.kept.subarray(0, artifacts.maxBytes), cut)
+    .subarray(0, artifacts.maxBytes);
+  const id = await artifacts.keep({
+    name: 'response-body',
+    contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+    content,
+    truncated: cut,
+  });
+  return { id, sizeBytes: content.length, truncated: cut };
+}
+
 /** Redirects are followed here, one `sendOutbound` per hop; credentials go only to the tool's own origin. */
 async function sendFollowingRedirects(
   operation: HttpOperation,
   placed: PlacedInput,
   credentials: AppliedCredentials,
-  scrubber: CredentialScrubber,
+  keepBytes: number,
   signal: AbortSignal,
   egress: EgressGuard,
-): Promise<HttpToolResult> {
+): Promise<Exchange> {
   const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(operation.timeoutMs)]);
   const origin = placed.url.origin;
   let url = placed.url;
@@ -190,8 +237,7 @@ async function sendFollowingRedirects(
       continue;
     }
     try {
-      const read = await readBody(response, operation.maxResponseBytes);
-      return toResult(response, read, scrubber);
+      return { response, read: await readBody(response, keepBytes) };
     } catch (error) {
       throw failure(error, signal, where, operation.timeoutMs);
     }

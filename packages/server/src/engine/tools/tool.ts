@@ -44,6 +44,24 @@ export interface ToolRunScope {
   children: ChildRunner;
 }
 
+/** A file a tool call keeps for its run: the whole body of a response too large for the model. */
+export interface ToolArtifact {
+  name: string;
+  contentType: string;
+  /** At most `ArtifactKeeper.maxBytes`, credentials already scrubbed. */
+  content: Buffer;
+  /** Only the start of the original is kept. */
+  truncated: boolean;
+}
+
+/** Stores artifacts of the calling run's current tool call (engine/run-artifacts.ts). */
+export interface ArtifactKeeper {
+  /** The most bytes of one artifact that are stored (RUNYARD_ARTIFACT_MAX_BYTES). */
+  readonly maxBytes: number;
+  /** Stores it in the run's workspace and answers its id; the call's `tool-result` names it. */
+  keep(artifact: ToolArtifact): Promise<string>;
+}
+
 /** What a tool sees of the run that calls it. */
 export interface ToolContext {
   workspaceId: string;
@@ -72,6 +90,8 @@ export interface ToolContext {
   approvals?: ApprovalGate | undefined;
   /** The run's waiting calls: a `client` tool records its call here (absent: outside a run). */
   pauses?: PauseCollector | undefined;
+  /** Keeps files for the run (absent: a direct invoke, which has no run to keep them for). */
+  artifacts?: ArtifactKeeper | undefined;
   /** Reports progress of a long call (MCP progress notifications): a `tool-progress` run event. */
   reportProgress?: ((progress: ToolProgress) => void) | undefined;
 }

@@ -9,6 +9,7 @@ import * as childRunsAndMemory from './0007-child-runs-and-memory.ts';
 import * as mcpDiscovery from './0008-mcp-discovery.ts';
 import * as policies from './0009-policies.ts';
 import * as approvals from './0010-approvals.ts';
+import * as runArtifacts from './0012-run-artifacts.ts';
 
 export interface Migration {
   name: string;
@@ -27,4 +28,5 @@ export const migrations: Migration[] = [
   mcpDiscovery,
   policies,
   approvals,
+  runArtifacts,
 ];
