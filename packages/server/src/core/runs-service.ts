@@ -245,27 +245,34 @@ export class RunsService {
     await this.store.runs.requestCancel(run.workspaceId, run.id, finishedAt);
     const error = { code: 'CANCELLED', message };
     const endedHere = await this.store.transaction(async (store) => {
-      if (
-        !(await store.runs.cancelIfQueued(run.id, { status: 'cancelled', output: null, error, finishedAt }))
-      ) {
-        return undefined;
+      const ended: { runId: string; end: RunEvent }[] = [];
+      // A paused run's paused children (and theirs) wait with it: no worker holds any of them, so
+      // they end here too, or a decision would find them still waiting.
+      for (let ending = [run.id]; ending.length > 0;) {
+        const next: string[] = [];
+        for (const id of ending) {
+          const completion = { status: 'cancelled' as const, output: null, error, finishedAt };
+          if (!(await store.runs.cancelIfQueued(id, completion))) continue;
+          const end: RunEvent = {
+            seq: (await store.runEvents.lastSeq(id)) + 1,
+            at: finishedAt,
+            type: 'run-end',
+            status: 'cancelled',
+            output: null,
+            error,
+            usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+            costUsd: 0,
+          };
+          await store.runEvents.append(id, [end]);
+          ended.push({ runId: id, end });
+          next.push(...(await store.runs.waitingChildren(id)).map((child) => child.id));
+        }
+        ending = next;
       }
-      const seq = (await store.runEvents.lastSeq(run.id)) + 1;
-      const end: RunEvent = {
-        seq,
-        at: finishedAt,
-        type: 'run-end',
-        status: 'cancelled',
-        output: null,
-        error,
-        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-        costUsd: 0,
-      };
-      await store.runEvents.append(run.id, [end]);
-      return end;
+      return ended;
     });
-    if (endedHere !== undefined) this.bus.publish(run.id, [endedHere]);
-    else this.bus.signal({ kind: 'cancel', runId: run.id });
+    for (const { runId, end } of endedHere) this.bus.publish(runId, [end]);
+    if (endedHere.length === 0) this.bus.signal({ kind: 'cancel', runId: run.id });
   }
 
   private async require(workspaceId: string, id: string): Promise<RunRecord> {

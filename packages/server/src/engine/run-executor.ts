@@ -110,16 +110,12 @@ export async function executeRun(
       const models = [config.model, ...(config.settings.fallbackModels ?? [])];
       const conversation = await prepareConversation(store, claimed, config.settings, events);
       const candidates = await dependencies.resolveModels(claimed.workspaceId, models);
-      // A child run (inline under its parent's worker) cannot pause yet: without a gate its
-      // approval_required calls are refused, as for a direct invoke (docs/architecture/approvals.md).
-      const pausable = (claimed.parentRunId ?? null) === null;
-      const pauses = pausable ? new PauseCollector() : undefined;
+      // A child run pauses for approvals, which travel up to its parent (child-runs.ts), but
+      // never for client tool outputs: its caller is a run, nobody would send them.
+      const pauses = new PauseCollector((claimed.parentRunId ?? null) === null);
       const approvals = resumed ? await store.approvals.ofRun(claimed.id) : [];
       outcome = await runAgentLoop({
-        approvals:
-          pauses === undefined
-            ? undefined
-            : new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
+        approvals: new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
         pauses,
         workspaceId: claimed.workspaceId,
         runId: claimed.id,
@@ -139,7 +135,7 @@ export async function executeRun(
           threadId: claimed.threadId,
           depth: claimed.depth ?? 0,
           memory: store.agentMemory,
-          children: new ChildRuns(dependencies, claimed, log, events, executeRun),
+          children: new ChildRuns(dependencies, claimed, log, events, executeRun, pauses),
         },
         log,
         signal: runSignal,
@@ -163,7 +159,12 @@ export async function executeRun(
     return;
   }
   if (outcome.status === 'paused') {
-    if (await pauseRun(dependencies, claimed, log, outcome)) return;
+    const paused = await pauseRun(dependencies, claimed, log, outcome);
+    // Requeued at once (what it would wait for was decided meanwhile): a top-level run is claimed
+    // again, a child is executed again by its parent (child-runs.ts).
+    if (paused === 'requeued' && (claimed.parentRunId ?? null) === null)
+      bus.signal({ kind: 'runs-available' });
+    if (paused !== 'not-running') return;
     // No longer running: it was cancelled while its last step ran.
     outcome = failed('CANCELLED', 'the run was cancelled', 'cancelled');
   }
