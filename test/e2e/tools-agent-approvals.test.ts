@@ -3,6 +3,8 @@ import type { Runyard } from '@runyard/sdk';
 import { describe, expect, it } from 'vitest';
 import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
+import { useCleanups } from '../support/harness.ts';
+import { connectProviders, useModelMock } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -22,6 +24,19 @@ const toolServer = useToolServer({
   clientSecret: 'unused',
 });
 
+const { gate } = useCleanups();
+
+/** Polls `read` until `done` holds. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 let names = 0;
 const unique = (prefix: string) => `${prefix}-${(names += 1)}`;
 
@@ -36,7 +51,13 @@ const fetchInput = (path: string) => `use http_fetch {"url":"${toolServer().url}
  * of the `depth` agents above it calls the one below through an agent tool. Returns the top
  * agent's slug and the input that makes every level call the next one, down to `path`.
  */
-async function agentChain(admin: Runyard, path: string, depth = 1): Promise<{ top: string; input: string }> {
+async function agentChain(
+  admin: Runyard,
+  path: string,
+  depth = 1,
+  /** More tools of the top agent. */
+  topTools: string[] = [],
+): Promise<{ top: string; input: string }> {
   let below = unique('leaf');
   await approvalAgent(admin, { slug: below, target: toolServer().url });
   let input = fetchInput(path);
@@ -44,7 +65,8 @@ async function agentChain(admin: Runyard, path: string, depth = 1): Promise<{ to
     const tool = unique('ask');
     await admin.tools.create({ name: tool, kind: 'agent', agent: below });
     below = unique('parent');
-    await admin.agents.create({ slug: below, name: below, model: 'playground/playground', tools: [tool] });
+    const tools = level === depth - 1 ? [tool, ...topTools] : [tool];
+    await admin.agents.create({ slug: below, name: below, model: 'playground/playground', tools });
     input = call(tool, input);
   }
   return { top: below, input };
@@ -76,6 +98,7 @@ async function expectGaplessLogs(admin: Runyard, runs: Run[]): Promise<void> {
 
 describe.each(backendNames)('approvals in child runs on %s', (backend) => {
   const { skip, server } = useTestServer(backend);
+  const mock = useModelMock();
 
   it.skipIf(skip)(
     'the parent pauses with its child and shows the approval; approve → both finish',
@@ -200,6 +223,47 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
     await expectGaplessLogs(admin, finished);
   });
 
+  it.skipIf(skip)('a parent cancelled before it could pause ends its paused child too', async () => {
+    const { admin } = server();
+    if ((await admin.secrets.list()).data.every((secret) => secret.name !== 'MOCK_KEY')) {
+      await connectProviders(server(), mock().url);
+    }
+    // A second child, held by its model, keeps the parent running after the first child paused.
+    const model = unique('held');
+    const held = gate();
+    mock().on({ model }, async () => {
+      await held.opened;
+      return { content: 'Too late.' };
+    });
+    const slow = unique('slow');
+    await admin.agents.create({ slug: slow, name: slow, model: `openai/${model}` });
+    const slowTool = unique('ask');
+    await admin.tools.create({ name: slowTool, kind: 'agent', agent: slow });
+    const { top, input } = await agentChain(admin, `/echo/held-${backend}`, 1, [slowTool]);
+    const run = await admin.runs.create(top, {
+      input: `${input} ${call(slowTool, 'wait')}`,
+      mode: 'background',
+    });
+    const children = await until(
+      () => admin.runs.list({ parent: run.id }),
+      (page) => page.data.length === 2 && page.data.some((child) => child.status === 'requires_action'),
+    );
+    const pausedChild = children.data.find((child) => child.status === 'requires_action')!;
+    expect((await admin.runs.get(run.id)).status).toBe('running');
+    await admin.runs.cancel(run.id);
+    expect(await untilStatus(admin, run.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject({
+      status: 'cancelled',
+    });
+    expect(await untilStatus(admin, pausedChild.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject({
+      status: 'cancelled',
+      requiredAction: null,
+    });
+    const [approval] = (await admin.approvals.list({ runId: pausedChild.id })).data;
+    await admin.approvals.approve(approval!.id);
+    expect((await admin.runs.get(pausedChild.id)).status).toBe('cancelled');
+    expect(toolServer().hits(`/echo/held-${backend}`)).toBe(0);
+  });
+
   it.skipIf(skip)(
     'cancelling the paused parent cancels its child; a later approval resumes nothing',
     async () => {
@@ -225,8 +289,26 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
   );
 });
 
-describe.each(backendNames)('approvals in child runs across a restart on %s', (backend) => {
+describe.each(backendNames)('approvals in child runs, expiry and restarts on %s', (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
+
+  it.skipIf(skip)("a child's approval expires: its model reads the expiry, the chain completes", async () => {
+    const server = await startTestServer(backend, { RUNYARD_APPROVAL_TIMEOUT_MS: '300' });
+    try {
+      const { top, input } = await agentChain(server.admin, `/echo/expired-${backend}`);
+      const paused = await server.admin.runs.create(top, { input });
+      expect(paused.status).toBe('requires_action');
+      const ended = await untilStatus(server.admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+      expect(ended.status).toBe('succeeded');
+      const [approval] = (await server.admin.approvals.list({ runId: paused.id })).data;
+      expect(approval).toMatchObject({ status: 'expired', decidedBy: null });
+      const [, child] = (await chainOf(server.admin, ended)) as [Run, Run];
+      expect(child.output?.text).toContain('expired before anyone decided');
+      expect(toolServer().hits(`/echo/expired-${backend}`)).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
 
   it.skipIf(skip)('restart while paused: approve on the new process, the chain finishes', async () => {
     const first = await startTestServer(backend);

@@ -8,6 +8,7 @@ import {
   type RunEvent,
   type RunStatus,
 } from '@runyard/protocol';
+import { endWaitingChildren } from '../engine/approvals/end-waiting-children.ts';
 import { toRun } from '../engine/run-view.ts';
 import type { EventBus } from '../queue/event-bus.ts';
 import type {
@@ -245,31 +246,25 @@ export class RunsService {
     await this.store.runs.requestCancel(run.workspaceId, run.id, finishedAt);
     const error = { code: 'CANCELLED', message };
     const endedHere = await this.store.transaction(async (store) => {
-      const ended: { runId: string; end: RunEvent }[] = [];
-      // A paused run's paused children (and theirs) wait with it: no worker holds any of them, so
-      // they end here too, or a decision would find them still waiting.
-      for (let ending = [run.id]; ending.length > 0;) {
-        const next: string[] = [];
-        for (const id of ending) {
-          const completion = { status: 'cancelled' as const, output: null, error, finishedAt };
-          if (!(await store.runs.cancelIfQueued(id, completion))) continue;
-          const end: RunEvent = {
-            seq: (await store.runEvents.lastSeq(id)) + 1,
-            at: finishedAt,
-            type: 'run-end',
-            status: 'cancelled',
-            output: null,
-            error,
-            usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-            costUsd: 0,
-          };
-          await store.runEvents.append(id, [end]);
-          ended.push({ runId: id, end });
-          next.push(...(await store.runs.waitingChildren(id)).map((child) => child.id));
-        }
-        ending = next;
+      if (
+        !(await store.runs.cancelIfQueued(run.id, { status: 'cancelled', output: null, error, finishedAt }))
+      ) {
+        return [];
       }
-      return ended;
+      const seq = (await store.runEvents.lastSeq(run.id)) + 1;
+      const end: RunEvent = {
+        seq,
+        at: finishedAt,
+        type: 'run-end',
+        status: 'cancelled',
+        output: null,
+        error,
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        costUsd: 0,
+      };
+      await store.runEvents.append(run.id, [end]);
+      // A paused run's paused children wait with it: they end with it, in the same transaction.
+      return [{ runId: run.id, end }, ...(await endWaitingChildren(store, run.id, error, finishedAt))];
     });
     for (const { runId, end } of endedHere) this.bus.publish(runId, [end]);
     if (endedHere.length === 0) this.bus.signal({ kind: 'cancel', runId: run.id });

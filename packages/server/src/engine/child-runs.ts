@@ -50,6 +50,8 @@ export function addChildUsage(state: LoopState, usage: Usage, costUsd: number): 
 export class ChildRuns implements ChildRunner {
   readonly endedBefore: { usage: Usage; costUsd: number }[] = [];
   onEnded: ((usage: Usage, costUsd: number) => void) | undefined;
+  /** Whether a child paused in this execution: if the parent ends instead, it must not wait on. */
+  paused = false;
   /** Calls whose `child-run-end` the parent's log holds: their usage is already counted. */
   private readonly endedCalls = new Set<string>();
 
@@ -140,6 +142,7 @@ export class ChildRuns implements ChildRunner {
             `the agent's run ${current.id} waits for approval; this run cannot wait`,
           );
         }
+        this.paused = true;
         throw this.pauses.pause({
           kind: 'child',
           toolCallId: request.toolCallId,

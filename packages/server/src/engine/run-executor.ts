@@ -4,6 +4,7 @@ import type { RunRecord, Store } from '../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
 import { agentVersion } from './agent-versions.ts';
 import { ApprovalGate } from './approvals/approval-gate.ts';
+import { endWaitingChildren, type StoredEnd } from './approvals/end-waiting-children.ts';
 import { pauseRun } from './approvals/pause-run.ts';
 import { PauseCollector } from './approvals/run-pause.ts';
 import { ChildRuns } from './child-runs.ts';
@@ -102,6 +103,7 @@ export async function executeRun(
   );
   const runSignal = AbortSignal.any([signal, deadline.signal]);
   let outcome: LoopOutcome;
+  let children: ChildRuns | undefined;
   try {
     const daily = await dailyBudgetProblem(store, claimed, config);
     if (daily !== undefined) {
@@ -113,6 +115,7 @@ export async function executeRun(
       // A child run pauses for approvals, which travel up to its parent (child-runs.ts), but
       // never for client tool outputs: its caller is a run, nobody would send them.
       const pauses = new PauseCollector((claimed.parentRunId ?? null) === null);
+      children = new ChildRuns(dependencies, claimed, log, events, executeRun, pauses);
       const approvals = resumed ? await store.approvals.ofRun(claimed.id) : [];
       outcome = await runAgentLoop({
         approvals: new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
@@ -135,7 +138,7 @@ export async function executeRun(
           threadId: claimed.threadId,
           depth: claimed.depth ?? 0,
           memory: store.agentMemory,
-          children: new ChildRuns(dependencies, claimed, log, events, executeRun, pauses),
+          children,
         },
         log,
         signal: runSignal,
@@ -168,7 +171,7 @@ export async function executeRun(
     // No longer running: it was cancelled while its last step ran.
     outcome = failed('CANCELLED', 'the run was cancelled', 'cancelled');
   }
-  await finish(dependencies, claimed, log, outcome);
+  await finish(dependencies, claimed, log, outcome, children?.paused === true);
 }
 
 async function dailyBudgetProblem(
@@ -215,6 +218,8 @@ async function finish(
   run: RunRecord,
   log: RunLog,
   loopOutcome: LoopOutcome,
+  /** A child of this run paused during this execution: if it still waits, it ends with the run. */
+  endChildren = false,
 ): Promise<void> {
   // A pause is stored by pauseRun, never here: should one reach this point it is a failure.
   const outcome =
@@ -265,6 +270,7 @@ async function finish(
     },
   ];
   let ended = false;
+  let childEnds: StoredEnd[] = [];
   await log
     .finish(events, async (store) => {
       ended = await store.runs.complete(
@@ -273,6 +279,10 @@ async function finish(
         progress,
       );
       if (!ended) throw new AlreadyEnded();
+      if (endChildren) {
+        const error = { code: 'CANCELLED', message: 'its parent run ended while it waited' };
+        childEnds = await endWaitingChildren(store, run.id, error, finishedAt);
+      }
       if (run.threadId !== null && !run.options.stateless) {
         await store.threads.appendMessages(
           run.workspaceId,
@@ -290,6 +300,7 @@ async function finish(
     .catch((error: unknown) => {
       if (!(error instanceof AlreadyEnded)) throw error;
     });
+  for (const { runId, end } of childEnds) dependencies.bus.publish(runId, [end]);
   // Only a run with a callback URL has a delivery due now (the scheduler polls for the rest).
   if (ended && run.callbackUrl !== null) dependencies.onRunEnded?.(final);
 }
