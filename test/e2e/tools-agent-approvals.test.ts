@@ -3,7 +3,7 @@ import type { Runyard } from '@runyard/sdk';
 import { describe, expect, it } from 'vitest';
 import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
-import { useCleanups } from '../support/harness.ts';
+import { useCleanups, type Gate } from '../support/harness.ts';
 import { connectProviders, useModelMock } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { useToolServer } from '../support/tool-server.ts';
@@ -223,23 +223,27 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
     await expectGaplessLogs(admin, finished);
   });
 
-  it.skipIf(skip)('a parent cancelled before it could pause ends its paused child too', async () => {
+  /**
+   * Starts a parent whose step calls two agent tools in parallel: the approval chain's child (which
+   * pauses) and a child whose model answers only once the returned gate opens, which keeps the
+   * parent running after the first child paused. Resolves once the first child has paused.
+   */
+  async function parentHeldRunning(path: string): Promise<{ run: Run; pausedChild: Run; held: Gate }> {
     const { admin } = server();
     if ((await admin.secrets.list()).data.every((secret) => secret.name !== 'MOCK_KEY')) {
       await connectProviders(server(), mock().url);
     }
-    // A second child, held by its model, keeps the parent running after the first child paused.
     const model = unique('held');
     const held = gate();
     mock().on({ model }, async () => {
       await held.opened;
-      return { content: 'Too late.' };
+      return { content: 'Held answer.' };
     });
     const slow = unique('slow');
     await admin.agents.create({ slug: slow, name: slow, model: `openai/${model}` });
     const slowTool = unique('ask');
     await admin.tools.create({ name: slowTool, kind: 'agent', agent: slow });
-    const { top, input } = await agentChain(admin, `/echo/held-${backend}`, 1, [slowTool]);
+    const { top, input } = await agentChain(admin, path, 1, [slowTool]);
     const run = await admin.runs.create(top, {
       input: `${input} ${call(slowTool, 'wait')}`,
       mode: 'background',
@@ -250,6 +254,31 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
     );
     const pausedChild = children.data.find((child) => child.status === 'requires_action')!;
     expect((await admin.runs.get(run.id)).status).toBe('running');
+    return { run, pausedChild, held };
+  }
+
+  it.skipIf(skip)(
+    "a child's approval decided before its parent paused: the parent resumes at once",
+    async () => {
+      const { admin } = server();
+      const { run, pausedChild, held } = await parentHeldRunning(`/echo/early-${backend}`);
+      const [approval] = (await admin.approvals.list({ runId: run.id })).data;
+      await admin.approvals.approve(approval!.id);
+      // The decision found the parent running: only the child's wait is over.
+      expect((await admin.runs.get(pausedChild.id)).status).toBe('queued');
+      held.open();
+      const ended = await untilStatus(admin, run.id, ['succeeded', 'failed', 'cancelled']);
+      expect(ended.status).toBe('succeeded');
+      expect(ended.output?.text).toContain('Held answer.');
+      expect(await admin.runs.get(pausedChild.id)).toMatchObject({ status: 'succeeded' });
+      expect(toolServer().hits(`/echo/early-${backend}`)).toBe(1);
+      await expectGaplessLogs(admin, [ended, pausedChild]);
+    },
+  );
+
+  it.skipIf(skip)('a parent cancelled before it could pause ends its paused child too', async () => {
+    const { admin } = server();
+    const { run, pausedChild } = await parentHeldRunning(`/echo/held-${backend}`);
     await admin.runs.cancel(run.id);
     expect(await untilStatus(admin, run.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject({
       status: 'cancelled',
