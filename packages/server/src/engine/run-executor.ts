@@ -70,6 +70,7 @@ export async function executeRun(
       claimed,
       log,
       failed('INTERNAL_ERROR', `agent version ${claimed.agentVersion} is gone`),
+      resumed,
     );
     return;
   }
@@ -89,7 +90,13 @@ export async function executeRun(
     });
   }
   if (claimed.cancelRequested) {
-    await finish(dependencies, claimed, log, failed('CANCELLED', 'the run was cancelled', 'cancelled'));
+    await finish(
+      dependencies,
+      claimed,
+      log,
+      failed('CANCELLED', 'the run was cancelled', 'cancelled'),
+      resumed,
+    );
     return;
   }
 
@@ -171,7 +178,8 @@ export async function executeRun(
     // No longer running: it was cancelled while its last step ran.
     outcome = failed('CANCELLED', 'the run was cancelled', 'cancelled');
   }
-  await finish(dependencies, claimed, log, outcome, children?.paused === true);
+  // A resumed run may end before its step reaches the paused child it resumed for.
+  await finish(dependencies, claimed, log, outcome, resumed || children?.paused === true);
 }
 
 async function dailyBudgetProblem(
@@ -218,7 +226,7 @@ async function finish(
   run: RunRecord,
   log: RunLog,
   loopOutcome: LoopOutcome,
-  /** A child of this run paused during this execution: if it still waits, it ends with the run. */
+  /** A child of this run may still wait (it paused, or the run resumed for it): it ends with the run. */
   endChildren = false,
 ): Promise<void> {
   // A pause is stored by pauseRun, never here: should one reach this point it is a failure.
