@@ -1,14 +1,12 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { ChatCompletionRequest, JournalEntry } from '@copilotkit/aimock';
-import type { Run } from '@runyard/protocol';
-import type { Runyard } from '@runyard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { connectProviders, eventsOf, journalOf, useModelMock } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
-import { approvalAgent } from '../support/approval-agent.ts';
+import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
 
 /**
  * Human approval with a real model on the wire (aimock): what the model is sent after an approval,
@@ -29,19 +27,6 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => api.close(() => resolve())));
 
 const mock = useModelMock();
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-/** Polls until the run is in one of `statuses` (its worker resumes it on its own). */
-async function until(client: Runyard, runId: string, statuses: Run['status'][]): Promise<Run> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const run = await client.runs.get(runId);
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status}`);
-    await sleep(25);
-  }
-}
 
 type WireMessage = ChatCompletionRequest['messages'][number];
 
@@ -105,7 +90,7 @@ describe.each(backendNames)('human approval with a model on %s', (backend) => {
     expect(approval).toMatchObject({ toolName: 'http_fetch', arguments: { url: `${target}/pay?n=1` } });
 
     await admin.approvals.approve(approval!.id, { scope: 'run' });
-    const ended = await until(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
+    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
     expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'Both paid.' } });
     expect(hits).toEqual(['GET /pay?n=1', 'GET /pay?n=2']);
     expect((await admin.approvals.list({ runId: paused.id })).data.map((each) => each.id)).toEqual([
@@ -137,7 +122,7 @@ describe.each(backendNames)('human approval with a model on %s', (backend) => {
     expect(paused.status).toBe('requires_action');
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.deny(approval!.id, { reason: 'over budget this quarter' });
-    const ended = await until(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
+    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
     expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'Understood, I will not pay.' } });
     expect(hits).toEqual([]);
 
@@ -163,7 +148,7 @@ describe.each(backendNames)('approval expiry with a model on %s', (backend) => {
       hits = [];
       const paused = await server.admin.runs.create('expiring-model', { input: 'Pay once.' });
       expect(paused.status).toBe('requires_action');
-      const ended = await until(server.admin, paused.id, ['succeeded', 'failed']);
+      const ended = await untilStatus(server.admin, paused.id, ['succeeded', 'failed']);
       expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'Nobody approved; stopping.' } });
       expect(hits).toEqual([]);
       const [approval] = (await server.admin.approvals.list({ runId: paused.id })).data;

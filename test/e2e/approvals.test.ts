@@ -1,9 +1,8 @@
 import http from 'node:http';
 import type net from 'node:net';
-import type { Run, RunEvent } from '@runyard/protocol';
-import type { Runyard } from '@runyard/sdk';
+import type { RunEvent } from '@runyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalAgent } from '../support/approval-agent.ts';
+import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -22,17 +21,6 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => api.close(() => resolve())));
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-/** Polls until the run is in one of `statuses` (its worker resumes it on its own). */
-async function until(client: Runyard, runId: string, statuses: Run['status'][]): Promise<Run> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const run = await client.runs.get(runId);
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status}`);
-    await sleep(25);
-  }
-}
 
 const fetchInput = (path: string) => `use http_fetch {"url":"${target}${path}"}`;
 
@@ -69,7 +57,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
     const approved = await admin.approvals.approve(approval.id, { scope: 'once' });
     expect(approved).toMatchObject({ status: 'approved', scope: 'once' });
-    const ended = await until(admin, paused.id, ['succeeded', 'failed']);
+    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
     expect(ended.requiredAction).toBeNull();
     expect(hits).toEqual(['GET /pay?n=1']);
@@ -93,7 +81,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
     const paused = await admin.runs.create('denied', { input: fetchInput('/pay?n=2') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.deny(approval!.id, { reason: 'not this month' });
-    const ended = await until(admin, paused.id, ['succeeded', 'failed']);
+    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
     expect(hits).toEqual([]);
     const result = (await admin.runs.events(paused.id)).find((event) => event.type === 'tool-result');
@@ -110,7 +98,9 @@ describe.each(backendNames)('human approval on %s', (backend) => {
     const paused = await admin.runs.create('edited', { input: fetchInput('/pay?amount=900') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.approve(approval!.id, { arguments: { url: `${target}/pay?amount=90` } });
-    expect(await until(admin, paused.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded' });
+    expect(await untilStatus(admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
+      status: 'succeeded',
+    });
     expect(hits).toEqual(['GET /pay?amount=90']);
     expect((await admin.approvals.get(approval!.id)).editedArguments).toEqual({
       url: `${target}/pay?amount=90`,
@@ -127,7 +117,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
       admin.approvals.approve(approval!.id, { scope: 'once', durationMs: 1000 }),
     ).rejects.toMatchObject({ status: 400 });
     await admin.approvals.approve(approval!.id, { scope: 'window', durationMs: 1500 });
-    await until(admin, first.id, ['succeeded']);
+    await untilStatus(admin, first.id, ['succeeded']);
     const second = await admin.runs.create('windowed', { input: fetchInput('/w2') });
     expect(second.status).toBe('succeeded');
     expect(hits).toEqual(['GET /w1', 'GET /w2']);
@@ -211,7 +201,7 @@ describe.each(backendNames)('approval expiry and restarts on %s', (backend) => {
       hits = [];
       const paused = await server.admin.runs.create('expiring', { input: fetchInput('/e') });
       expect(paused.status).toBe('requires_action');
-      const ended = await until(server.admin, paused.id, ['succeeded', 'failed']);
+      const ended = await untilStatus(server.admin, paused.id, ['succeeded', 'failed']);
       expect(ended.status).toBe('succeeded');
       expect(hits).toEqual([]);
       const [approval] = (await server.admin.approvals.list({ runId: paused.id })).data;
@@ -238,7 +228,7 @@ describe.each(backendNames)('approval expiry and restarts on %s', (backend) => {
       expect((await second.admin.runs.get(paused.id)).status).toBe('requires_action');
       const [approval] = (await second.admin.approvals.list({ status: 'pending' })).data;
       await second.admin.approvals.approve(approval!.id);
-      expect(await until(second.admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
+      expect(await untilStatus(second.admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
         status: 'succeeded',
       });
       expect(hits).toEqual(['GET /r']);

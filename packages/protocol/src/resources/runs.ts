@@ -228,6 +228,8 @@ export const runEventSchema = z
       input: z.unknown(),
       approvalId: idSchema('approval'),
       rule: approvalRuleSchema,
+      /** The child run whose call waits, when it is not this run's own (this run waits for it). */
+      runId: idSchema('run').optional(),
     }),
     z.object({
       ...eventBase,
@@ -244,6 +246,8 @@ export const runEventSchema = z
       status: z.enum(['approved', 'denied', 'expired']),
       scope: z.enum(['once', 'run', 'window']).nullable(),
       reason: z.string().nullable(),
+      /** The child run whose call it was, when it is not this run's own. */
+      runId: idSchema('run').optional(),
     }),
     z.object({
       ...eventBase,

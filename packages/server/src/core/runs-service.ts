@@ -9,6 +9,7 @@ import {
   type RunEvent,
   type RunStatus,
 } from '@runyard/protocol';
+import { endWaitingChildren } from '../engine/approvals/end-waiting-children.ts';
 import { toRun } from '../engine/run-view.ts';
 import type { EventBus } from '../queue/event-bus.ts';
 import type {
@@ -267,7 +268,7 @@ export class RunsService {
       if (
         !(await store.runs.cancelIfQueued(run.id, { status: 'cancelled', output: null, error, finishedAt }))
       ) {
-        return undefined;
+        return [];
       }
       const seq = (await store.runEvents.lastSeq(run.id)) + 1;
       const end: RunEvent = {
@@ -281,10 +282,11 @@ export class RunsService {
         costUsd: 0,
       };
       await store.runEvents.append(run.id, [end]);
-      return end;
+      // A paused run's paused children wait with it: they end with it, in the same transaction.
+      return [{ runId: run.id, end }, ...(await endWaitingChildren(store, run.id, error, finishedAt))];
     });
-    if (endedHere !== undefined) this.bus.publish(run.id, [endedHere]);
-    else this.bus.signal({ kind: 'cancel', runId: run.id });
+    for (const { runId, end } of endedHere) this.bus.publish(runId, [end]);
+    if (endedHere.length === 0) this.bus.signal({ kind: 'cancel', runId: run.id });
   }
 
   private async require(workspaceId: string, id: string): Promise<RunRecord> {

@@ -1,5 +1,6 @@
 import { isFinalRunStatus, type RunEvent, type Usage } from '@runyard/protocol';
 import type { AgentRecord, RunRecord } from '../store/index.ts';
+import type { PauseCollector } from './approvals/run-pause.ts';
 import { EngineError } from './engine-error.ts';
 import type { RunLog } from './run-log.ts';
 import type { EngineDependencies } from './run-executor.ts';
@@ -39,10 +40,18 @@ export function addChildUsage(state: LoopState, usage: Usage, costUsd: number): 
  * Durability: a resumed parent looks for the child its tool call started. A finished one is not
  * run again: its result is the tool's. An unfinished one (the parent's worker died or let go of it
  * mid-child) is ended `WORKER_LOST` and a new child is started for the same call.
+ *
+ * Pauses (docs/architecture/approvals.md#child-runs): a child whose call needs approval pauses
+ * like any run (requires_action, its approvals naming the top-level run as their root); its call
+ * in the parent then waits for the child's pending approvals, so the parent pauses after its step
+ * and lists them. Decisions resume the top-level run; when the parent executes the step again, a
+ * paused child that waits for nothing more executes again from its journal (never `WORKER_LOST`).
  */
 export class ChildRuns implements ChildRunner {
   readonly endedBefore: { usage: Usage; costUsd: number }[] = [];
   onEnded: ((usage: Usage, costUsd: number) => void) | undefined;
+  /** Whether a child paused in this execution: if the parent ends instead, it must not wait on. */
+  paused = false;
   /** Calls whose `child-run-end` the parent's log holds: their usage is already counted. */
   private readonly endedCalls = new Set<string>();
 
@@ -52,6 +61,8 @@ export class ChildRuns implements ChildRunner {
     private readonly log: RunLog,
     events: readonly RunEvent[],
     private readonly executeRun: ExecuteRun,
+    /** The parent's waiting calls: a paused child's call is recorded there. */
+    private readonly pauses?: PauseCollector,
   ) {
     for (const event of events) {
       if (event.type === 'child-run-end' && !this.endedCalls.has(event.toolCallId)) {
@@ -72,13 +83,14 @@ export class ChildRuns implements ChildRunner {
     }
     const [latest] = await store.runs.childrenOfCall(this.parent.id, request.toolCallId);
     let child: RunRecord;
-    if (latest !== undefined && isFinalRunStatus(latest.status)) {
+    if (latest !== undefined && (isFinalRunStatus(latest.status) || isPaused(latest))) {
       child = latest;
     } else {
       if (latest !== undefined) await this.endLost(latest);
       child = await this.start(request, depth);
       child = await this.execute(child, request, signal);
     }
+    child = await this.continuePaused(child, request, signal);
     const result: ChildRunResult = {
       runId: child.id,
       status: child.status,
@@ -106,6 +118,47 @@ export class ChildRuns implements ChildRunner {
     }
     signal.throwIfAborted();
     return result;
+  }
+
+  /**
+   * A paused child: while it waits for approvals its call waits too (the parent pauses); once
+   * nothing it waits for is pending it executes again, resumed from its journal, and may end or
+   * pause again.
+   */
+  private async continuePaused(
+    child: RunRecord,
+    request: ChildRunRequest,
+    signal: AbortSignal,
+  ): Promise<RunRecord> {
+    const { store } = this.dependencies;
+    let current = child;
+    while (isPaused(current)) {
+      const action = current.status === 'requires_action' ? current.requiredAction : null;
+      const waiting = action?.type === 'approval' ? await store.approvals.pendingAmong(action.approvals) : [];
+      if (waiting.length > 0) {
+        if (this.pauses === undefined) {
+          throw new ToolError(
+            'error',
+            `the agent's run ${current.id} waits for approval; this run cannot wait`,
+          );
+        }
+        this.paused = true;
+        throw this.pauses.pause({
+          kind: 'child',
+          toolCallId: request.toolCallId,
+          runId: current.id,
+          approvals: waiting,
+        });
+      }
+      // Not reopened: it ended (POST /v1/runs/{child}/cancel) since it was read.
+      const reopened = await store.runs.reopenChild(current.id, new Date().toISOString());
+      const latest = await store.runs.getById(current.id);
+      if (latest === undefined || (!reopened && isPaused(latest))) {
+        throw new ToolError('error', `the agent's run ${current.id} could not be resumed`);
+      }
+      current = reopened ? await this.execute(latest, request, signal) : latest;
+    }
+    return current;
   }
 
   /** Records the child (running: it is never claimable) and announces it in the parent's log. */
@@ -206,6 +259,9 @@ export class ChildRuns implements ChildRunner {
     );
   }
 }
+
+/** A child that paused (requires_action) or was resumed by a decision (queued) and waits to run again. */
+const isPaused = (run: RunRecord) => run.status === 'requires_action' || run.status === 'queued';
 
 function versionOf(agent: AgentRecord, environment: ChildRunRequest['environment']): number {
   switch (environment) {

@@ -5,6 +5,7 @@ import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
 import { abortScope } from './abort-scope.ts';
 import { agentVersion } from './agent-versions.ts';
 import { ApprovalGate } from './approvals/approval-gate.ts';
+import { endWaitingChildren, type StoredEnd } from './approvals/end-waiting-children.ts';
 import { pauseRun } from './approvals/pause-run.ts';
 import { PauseCollector } from './approvals/run-pause.ts';
 import { ChildRuns } from './child-runs.ts';
@@ -75,6 +76,7 @@ export async function executeRun(
       claimed,
       log,
       failed('INTERNAL_ERROR', `agent version ${claimed.agentVersion} is gone`),
+      resumed,
     );
     return;
   }
@@ -94,7 +96,13 @@ export async function executeRun(
     });
   }
   if (claimed.cancelRequested) {
-    await finish(dependencies, claimed, log, failed('CANCELLED', 'the run was cancelled', 'cancelled'));
+    await finish(
+      dependencies,
+      claimed,
+      log,
+      failed('CANCELLED', 'the run was cancelled', 'cancelled'),
+      resumed,
+    );
     return;
   }
 
@@ -108,6 +116,7 @@ export async function executeRun(
   );
   const runSignal = runScope.signal;
   let outcome: LoopOutcome;
+  let children: ChildRuns | undefined;
   try {
     const daily = await dailyBudgetProblem(store, claimed, config);
     if (daily !== undefined) {
@@ -116,16 +125,13 @@ export async function executeRun(
       const models = [config.model, ...(config.settings.fallbackModels ?? [])];
       const conversation = await prepareConversation(store, claimed, config.settings, events);
       const candidates = await dependencies.resolveModels(claimed.workspaceId, models);
-      // A child run (inline under its parent's worker) cannot pause yet: without a gate its
-      // approval_required calls are refused, as for a direct invoke (docs/architecture/approvals.md).
-      const pausable = (claimed.parentRunId ?? null) === null;
-      const pauses = pausable ? new PauseCollector() : undefined;
+      // A child run pauses for approvals, which travel up to its parent (child-runs.ts), but
+      // never for client tool outputs: its caller is a run, nobody would send them.
+      const pauses = new PauseCollector((claimed.parentRunId ?? null) === null);
+      children = new ChildRuns(dependencies, claimed, log, events, executeRun, pauses);
       const approvals = resumed ? await store.approvals.ofRun(claimed.id) : [];
       outcome = await runAgentLoop({
-        approvals:
-          pauses === undefined
-            ? undefined
-            : new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
+        approvals: new ApprovalGate(store, { id: claimed.id, agentId: claimed.agentId }, approvals, pauses),
         pauses,
         artifacts: new RunArtifacts(
           store,
@@ -151,7 +157,7 @@ export async function executeRun(
           threadId: claimed.threadId,
           depth: claimed.depth ?? 0,
           memory: store.agentMemory,
-          children: new ChildRuns(dependencies, claimed, log, events, executeRun),
+          children,
         },
         log,
         signal: runSignal,
@@ -177,11 +183,17 @@ export async function executeRun(
     return;
   }
   if (outcome.status === 'paused') {
-    if (await pauseRun(dependencies, claimed, log, outcome)) return;
+    const paused = await pauseRun(dependencies, claimed, log, outcome);
+    // Requeued at once (what it would wait for was decided meanwhile): a top-level run is claimed
+    // again, a child is executed again by its parent (child-runs.ts).
+    if (paused === 'requeued' && (claimed.parentRunId ?? null) === null)
+      bus.signal({ kind: 'runs-available' });
+    if (paused !== 'not-running') return;
     // No longer running: it was cancelled while its last step ran.
     outcome = failed('CANCELLED', 'the run was cancelled', 'cancelled');
   }
-  await finish(dependencies, claimed, log, outcome);
+  // A resumed run may end before its step reaches the paused child it resumed for.
+  await finish(dependencies, claimed, log, outcome, resumed || children?.paused === true);
 }
 
 async function dailyBudgetProblem(
@@ -228,6 +240,8 @@ async function finish(
   run: RunRecord,
   log: RunLog,
   loopOutcome: LoopOutcome,
+  /** A child of this run may still wait (it paused, or the run resumed for it): it ends with the run. */
+  endChildren = false,
 ): Promise<void> {
   // A pause is stored by pauseRun, never here: should one reach this point it is a failure.
   const outcome =
@@ -278,6 +292,7 @@ async function finish(
     },
   ];
   let ended = false;
+  let childEnds: StoredEnd[] = [];
   await log
     .finish(events, async (store) => {
       ended = await store.runs.complete(
@@ -286,6 +301,10 @@ async function finish(
         progress,
       );
       if (!ended) throw new AlreadyEnded();
+      if (endChildren) {
+        const error = { code: 'CANCELLED', message: 'its parent run ended while it waited' };
+        childEnds = await endWaitingChildren(store, run.id, error, finishedAt);
+      }
       if (run.threadId !== null && !run.options.stateless) {
         await store.threads.appendMessages(
           run.workspaceId,
@@ -303,6 +322,7 @@ async function finish(
     .catch((error: unknown) => {
       if (!(error instanceof AlreadyEnded)) throw error;
     });
+  for (const { runId, end } of childEnds) dependencies.bus.publish(runId, [end]);
   // Only a run with a callback URL has a delivery due now (the scheduler polls for the rest).
   if (ended && run.callbackUrl !== null) dependencies.onRunEnded?.(final);
 }

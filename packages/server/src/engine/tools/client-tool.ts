@@ -22,12 +22,13 @@ export function createClientTool(name: string, config: ClientToolConfig): Tool {
           ),
         );
       }
-      // A child run executes inline under its parent's worker and cannot pause (no collector).
-      if (context.pauses === undefined) {
+      // A child run pauses only for approvals, which its parent's caller decides; nobody would
+      // send a child's tool outputs (docs/architecture/approvals.md).
+      if (context.pauses?.clientCalls !== true) {
         return Promise.reject(
           new ToolError(
             'error',
-            `'${name}' is a client tool: this run cannot wait for its caller (a child run cannot pause)`,
+            `'${name}' is a client tool: this run cannot wait for its caller (a child run waits only for approvals)`,
           ),
         );
       }

@@ -141,16 +141,17 @@ export class ApprovalRepository {
     return rows.map(toRecord);
   }
 
-  /** Pending approvals of a run, or of the runs of the tree rooted at it. */
-  async pendingIds(runId: string): Promise<string[]> {
+  /** The approvals among `ids` that are still pending, in the order of `ids`. */
+  async pendingAmong(ids: readonly string[]): Promise<ApprovalRecord[]> {
+    if (ids.length === 0) return [];
     const rows = await this.db
       .selectFrom('approvals')
-      .select('id')
+      .selectAll()
+      .where('id', 'in', [...ids])
       .where('status', '=', 'pending')
-      .where((eb) => eb.or([eb('run_id', '=', runId), eb('root_run_id', '=', runId)]))
-      .orderBy('id')
       .execute();
-    return rows.map((row) => row.id);
+    const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   /** Decides a pending approval; false when it was decided (or expired) already. */

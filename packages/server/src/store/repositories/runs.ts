@@ -116,6 +116,31 @@ export class RunRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * The children of a run that wait: paused (requires_action), or resumed by a decision (queued)
+   * and waiting for their parent's next execution to run them (engine/child-runs.ts).
+   */
+  async waitingChildren(parentRunId: string): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('parent_run_id', '=', parentRunId)
+      .where('status', 'in', ['queued', 'requires_action'])
+      .orderBy('id')
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /**
+   * The run, its row locked until the transaction ends on PostgreSQL (SQLite runs one writer at a
+   * time): a decision and a pause of the same run then each see the other's writes.
+   */
+  async getForUpdate(id: string): Promise<RunRecord | undefined> {
+    const query = this.db.selectFrom('runs').selectAll().where('id', '=', id);
+    const row = await (this.postgres ? query.forUpdate() : query).executeTakeFirst();
+    return row && toRecord(row);
+  }
+
   /** Active runs of a thread, oldest first. */
   async activeOnThread(threadId: string): Promise<RunRecord[]> {
     const rows = await this.db
@@ -246,6 +271,21 @@ export class RunRepository {
       .set({ status: 'queued', required_action: null, resumed_at: now, claims: 0, updated_at: now })
       .where('id', '=', id)
       .where('status', '=', 'requires_action')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * A paused child run executing again under its parent's worker (children are never claimed):
+   * running, its timeout counting from now; false when it is no longer paused (cancelled).
+   */
+  async reopenChild(id: string, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('runs')
+      .set({ status: 'running', required_action: null, resumed_at: now, updated_at: now })
+      .where('id', '=', id)
+      .where('parent_run_id', 'is not', null)
+      .where('status', 'in', ['queued', 'requires_action'])
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
