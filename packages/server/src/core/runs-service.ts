@@ -249,12 +249,16 @@ export class RunsService {
         unsubscribe();
         resolve();
       });
-      void this.store.runs.get(caller.workspaceId, id).then((run) => {
-        if (run === undefined || isFinalRunStatus(run.status) || run.status === 'requires_action') {
-          unsubscribe();
-          resolve();
-        }
-      }, resolve);
+      // Subscribed first, so a run that ended before is the only case left: looked for a turn
+      // later, off the path of a run that has just been created and is about to start.
+      setImmediate(() => {
+        void this.store.runs.get(caller.workspaceId, id).then((run) => {
+          if (run === undefined || isFinalRunStatus(run.status) || run.status === 'requires_action') {
+            unsubscribe();
+            resolve();
+          }
+        }, resolve);
+      });
     });
     await ended;
     return this.get(caller, id);

@@ -137,6 +137,9 @@ export class RunWorker {
           this.inFlight.delete(claimed.id);
           if (this.stoppedAtLimit || claimed.threadId !== null) this.pump();
         });
+      // The next claim (most often an empty one) waits a turn, so that the run just claimed sends
+      // its first model request before it instead of after it.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
