@@ -75,7 +75,7 @@ function openSqlite(dataDir: string, exclusive: boolean): DatabaseHandle {
   connection.pragma('busy_timeout = 10000');
   // Before WAL is entered: an exclusive connection then keeps the WAL index in its own memory.
   if (exclusive) lockExclusively(connection, file);
-  connection.pragma('journal_mode = WAL');
+  enterWalMode(connection);
   connection.pragma('synchronous = NORMAL');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({
@@ -95,6 +95,26 @@ function openSqlite(dataDir: string, exclusive: boolean): DatabaseHandle {
 }
 
 const exclusiveLockWaitMs = 3000;
+const walSwitchWaitMs = 10_000;
+
+/**
+ * Switches a new database to WAL. Processes opening one new file at once race for that switch, and
+ * SQLite answers SQLITE_BUSY at once, without its busy handler, to the ones that would deadlock
+ * (they hold a shared lock the switch must wait for), so they try again after a pause.
+ */
+function enterWalMode(connection: SqliteDatabase.Database): void {
+  const deadline = Date.now() + walSwitchWaitMs;
+  for (;;) {
+    try {
+      connection.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      // Opening a database is synchronous (better-sqlite3): so is this pause.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 30);
+    }
+  }
+}
 
 /** Takes the lock now, so a second process fails here with a clear message, not at its first write. */
 function lockExclusively(connection: SqliteDatabase.Database, file: string): void {
