@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes, type ErrorCode, type RouteDefinition } from '@runyard/protocol';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { useToolServer } from '../support/tool-server.ts';
+import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 import {
   expectCatalogueError,
   keyIdOf,
@@ -450,14 +450,7 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
 
   const snapshotA = () => snapshotWorkspace(server.url, server.adminKey, [fixtures.adminKeyId]);
   // A's run calls fixture-tool, whose answer (/big) is too large for the model: a run artifact.
-  const toolServer = useToolServer({
-    apiKey: 'unused-api-key',
-    bearerToken: 'unused-bearer-token',
-    basicUser: 'unused',
-    basicPassword: 'unused-password',
-    clientId: 'unused-client',
-    clientSecret: 'unused-client-secret',
-  });
+  const toolServer = useToolServer(unusedCredentials);
 
   beforeAll(async () => {
     if (skip) return;

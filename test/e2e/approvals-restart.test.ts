@@ -7,7 +7,7 @@ import { approvalAgent } from '../support/approval-agent.ts';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
 import { freshDeployment, useCleanups, within } from '../support/harness.ts';
 import { exitOf, stopRunyard, until, useRunyardProcesses } from '../support/processes.ts';
-import { useToolServer } from '../support/tool-server.ts';
+import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 
 // A run paused for a human approval outlives the process that paused it: `runyard start` is killed
 // outright (SIGKILL: no drain, nothing flushed on the way out), a new process starts on the same data,
@@ -19,14 +19,7 @@ const bootstrapKey = 'ry_approvals_restart_bootstrap_key_012345';
 const { cleanups } = useCleanups();
 // Registered after the cleanups, so its afterEach runs first: processes go before their schema.
 const processes = useRunyardProcesses();
-const toolServer = useToolServer({
-  apiKey: 'unused-api-key',
-  bearerToken: 'unused-bearer-token',
-  basicUser: 'unused',
-  basicPassword: 'unused-password',
-  clientId: 'unused-client',
-  clientSecret: 'unused-client-secret',
-});
+const toolServer = useToolServer(unusedCredentials);
 
 /** The events one SSE connection received, and how it ended: `run-end`, or cut (the process died). */
 interface FollowedStream {

@@ -6,7 +6,7 @@ import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { useCleanups, type Gate } from '../support/harness.ts';
 import { connectProviders, useModelMock } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { useToolServer } from '../support/tool-server.ts';
+import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
 
 /**
@@ -15,14 +15,7 @@ import { useTestServer } from '../support/use-server.ts';
  * child, lists and logs the child's approval, and a decision resumes the whole chain.
  */
 
-const toolServer = useToolServer({
-  apiKey: 'unused',
-  bearerToken: 'unused',
-  basicUser: 'unused',
-  basicPassword: 'unused',
-  clientId: 'unused',
-  clientSecret: 'unused',
-});
+const toolServer = useToolServer(unusedCredentials);
 
 const { gate } = useCleanups();
 

@@ -1,24 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { Run, RunEvent } from '@runyard/protocol';
 import { NotFoundError } from '@runyard/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendNames } from '../support/backends.ts';
-import { blobBytes, useToolServer, type ToolServerCredentials } from '../support/tool-server.ts';
+import { blobBytes, randomCredentials, useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
 
 // An http tool's answer too large for the model: the model reads its start and a marker naming a run
 // artifact, and the artifact holds the whole body, byte for byte as the API sent it (up to
 // RUNYARD_ARTIFACT_MAX_BYTES, then its start, marked truncated), credentials scrubbed.
 
-const credential = (label: string) => `${label}-${randomBytes(10).toString('hex')}`;
-const credentials: ToolServerCredentials = {
-  apiKey: credential('api-key'),
-  bearerToken: credential('bearer'),
-  basicUser: 'runyard',
-  basicPassword: credential('basic-password'),
-  clientId: 'runyard-client',
-  clientSecret: credential('client-secret'),
-};
+const credentials = randomCredentials();
 const toolServer = useToolServer(credentials);
 /** Small, so that one test body goes past it without a 10 MiB transfer. */
 const artifactMaxBytes = 200_000;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '@runyard/protocol';
 import { InternalServerError } from '@runyard/sdk';
@@ -12,19 +11,11 @@ import {
   useModelMock,
 } from '../support/model-path.ts';
 import { unusedPort } from '../support/ports.ts';
-import { useToolServer, type ToolServerCredentials } from '../support/tool-server.ts';
+import { randomCredentials, useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
 import type { TestServer } from '../support/server.ts';
 
-const credential = (label: string) => `${label}-${randomBytes(10).toString('hex')}`;
-const credentials: ToolServerCredentials = {
-  apiKey: credential('api-key'),
-  bearerToken: credential('bearer'),
-  basicUser: 'runyard',
-  basicPassword: credential('basic-password'),
-  clientId: 'runyard-client',
-  clientSecret: credential('client-secret'),
-};
+const credentials = randomCredentials();
 const mock = useModelMock();
 const toolServer = useToolServer(credentials);
 

@@ -22,6 +22,29 @@ export interface ToolServerCredentials {
   clientSecret: string;
 }
 
+/** Fresh random credentials, each with its label in front (so a leak names what leaked). */
+export function randomCredentials(mark: (label: string) => string = (label) => label): ToolServerCredentials {
+  const credential = (label: string) => `${mark(label)}-${randomBytes(10).toString('hex')}`;
+  return {
+    apiKey: credential('api-key'),
+    bearerToken: credential('bearer'),
+    basicUser: 'runyard',
+    basicPassword: credential('basic-password'),
+    clientId: 'runyard-client',
+    clientSecret: credential('client-secret'),
+  };
+}
+
+/** For tests whose tools send no credential: the endpoints that need one refuse every request. */
+export const unusedCredentials: ToolServerCredentials = {
+  apiKey: 'unused-api-key',
+  bearerToken: 'unused-bearer-token',
+  basicUser: 'unused',
+  basicPassword: 'unused-password',
+  clientId: 'unused-client',
+  clientSecret: 'unused-client-secret',
+};
+
 export interface ToolServer {
   url: string;
   requests: ReceivedRequest[];
