@@ -251,4 +251,39 @@ describe.each(backendNames)('egress policies on %s', (backend) => {
       ).rejects.toMatchObject({ status: 400 });
     },
   );
+  it.skipIf(skip)(
+    "a local tool's call in a run is audited once, stored with its decision event and no later than its result",
+    async () => {
+      const { admin } = server();
+      await admin.policies.create({
+        name: 'echo-allowed',
+        rules: [{ effect: 'allow', resource: 'tool:echo', operations: ['*'] }],
+      });
+      await admin.agents.create({
+        slug: 'audited-echo',
+        name: 'Audited echo',
+        model: 'playground/playground',
+        tools: ['echo'],
+        policies: ['echo-allowed'],
+      });
+      const run = await admin.runs.create('audited-echo', { input: 'use echo {"text":"audit me"}' });
+      expect(run.status).toBe('succeeded');
+
+      const audit = (await admin.audit.list({ runId: run.id })).data;
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({
+        runId: run.id,
+        resource: 'tool:echo',
+        effect: 'allow',
+        policy: 'echo-allowed',
+        ruleIndex: 0,
+      });
+      const events = await admin.runs.events(run.id);
+      const decision = events.findIndex((event) => event.type === 'policy-decision');
+      const result = events.findIndex((event) => event.type === 'tool-result');
+      expect(decision).toBeGreaterThan(-1);
+      expect(result).toBeGreaterThan(decision);
+      expect(events[decision]).toMatchObject({ toolCallId: audit[0]?.toolCallId, effect: 'allow' });
+    },
+  );
 });

@@ -140,7 +140,7 @@ export class PoliciesService {
     for (const [name, tool] of tools) {
       enforced.set(
         name,
-        enforcePolicies(tool, policies, async (decision, context) => {
+        enforcePolicies(tool, policies, async (decision, context, when) => {
           const entry = {
             id: newId('audit'),
             runId: context.runId,
@@ -149,7 +149,9 @@ export class PoliciesService {
             createdAt: nowIso(),
           };
           const write = (store: Store) => store.policies.insertAudit(workspaceId, entry);
-          await (context.storeWithEvents === undefined ? write(this.store) : context.storeWithEvents(write));
+          await (context.storeWithEvents === undefined
+            ? write(this.store)
+            : context.storeWithEvents(write, when === 'before-acting' ? 'now' : 'with-next-events'));
         }),
       );
     }

@@ -13,6 +13,8 @@ const deltaBatchMs = 10;
  */
 export class RunLog {
   private pending: RunEvent[] = [];
+  /** Writes to store with the next batch of events (`attach`). */
+  private attached: ((store: Store) => Promise<void>)[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private writing: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -42,6 +44,17 @@ export class RunLog {
       this.timer = setImmediate(() => this.startFlush());
     }
     return numbered;
+  }
+
+  /**
+   * Stores `write` in the transaction of the next batch of events, without waiting for it: for a
+   * write that must land no later than the events emitted after it (the audit row of a local tool's
+   * call lands with the call's result, or before it).
+   */
+  attach(write: (store: Store) => Promise<void>): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.attached.push(write);
+    this.timer ??= setImmediate(() => this.startFlush());
   }
 
   /**
@@ -75,7 +88,9 @@ export class RunLog {
     } while (writing !== this.writing);
     if (this.failure !== undefined) throw this.failure;
     const pending = this.pending;
+    const attached = this.attached;
     this.pending = [];
+    this.attached = [];
     const numbered = events.map((event) => {
       this.lastSeq += 1;
       return { ...event, seq: this.lastSeq, at: new Date().toISOString() };
@@ -83,11 +98,13 @@ export class RunLog {
     try {
       await this.store.transaction(async (store) => {
         await store.runEvents.append(this.runId, [...pending, ...numbered]);
+        for (const attachedWrite of attached) await attachedWrite(store);
         await write(store, numbered);
       });
     } catch (error) {
-      if (pending.length > 0) {
+      if (pending.length > 0 || attached.length > 0) {
         this.pending = pending;
+        this.attached = attached;
         await this.flush().catch(() => undefined);
       }
       throw error;
@@ -106,18 +123,20 @@ export class RunLog {
 
   private startFlush(alongside?: (store: Store) => Promise<void>): void {
     this.clearTimer();
-    if (this.pending.length === 0 && alongside === undefined) return;
+    const writes = alongside === undefined ? this.attached : [...this.attached, alongside];
+    if (this.pending.length === 0 && writes.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    this.attached = [];
     this.writing = this.writing.then(async () => {
       if (this.failure !== undefined) return;
       try {
-        if (alongside === undefined) {
+        if (writes.length === 0) {
           await this.store.runEvents.append(this.runId, batch);
         } else {
           await this.store.transaction(async (store) => {
             if (batch.length > 0) await store.runEvents.append(this.runId, batch);
-            await alongside(store);
+            for (const write of writes) await write(store);
           });
         }
         if (batch.length > 0) this.bus.publish(this.runId, batch);

@@ -117,7 +117,10 @@ async function executeOne(
           ...progress,
         }),
       onPolicyDecision: (decision) => context.log.emit({ type: 'policy-decision', ...decision }),
-      storeWithEvents: (write) => context.log.flush(write),
+      storeWithEvents: async (write, when) => {
+        if (when === 'now') await context.log.flush(write);
+        else context.log.attach(write);
+      },
       approvals: context.approvals,
       pauses: context.pauses,
       artifacts,

@@ -5,14 +5,23 @@ import type { PolicyDecisionRecord } from './decision-record.ts';
 import { EgressGuard, systemLookup, type HostLookup } from './egress-guard.ts';
 import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
 
-/** Stores one decision in the audit log; `context` tells the run (or none, for a direct invoke). */
-export type AuditDecision = (decision: PolicyDecisionRecord, context: ToolContext) => Promise<void>;
+/**
+ * Stores one decision in the audit log; `context` tells the run (or none, for a direct invoke).
+ * `before-acting`: stored before the action is taken. `with-result`: a run may store it with the
+ * call's result instead (no later): for a local tool, whose call a crash would run again, audited
+ * again, before its result is journaled.
+ */
+export type AuditDecision = (
+  decision: PolicyDecisionRecord,
+  context: ToolContext,
+  when: 'before-acting' | 'with-result',
+) => Promise<void>;
 
 /**
  * The tool, under these policies: `tool:<name>` rules are decided before it runs (deny and
  * approval_required stop it there), and a network tool gets the guard that decides each of its
  * outbound requests. Every decision is evented through the context (a run's log) and audited, both
- * stored before the action it decides is taken.
+ * stored before the action it decides is taken (a local tool's allowed call: no later than its result).
  * A network tool's call that no tool rule matches is not a decision of its own: its requests are.
  */
 export function enforcePolicies(
@@ -25,9 +34,12 @@ export function enforcePolicies(
     ...tool,
     execute: async (input, context) => {
       // The event first: a run stores it in the audit row's transaction (storeWithEvents).
-      const record = async (decision: PolicyDecisionRecord) => {
+      const record = async (
+        decision: PolicyDecisionRecord,
+        when: 'before-acting' | 'with-result' = 'before-acting',
+      ) => {
         context.onPolicyDecision?.(decision);
-        await audit(decision, context);
+        await audit(decision, context, when);
       };
       const network = tool.network === true;
       const decision = evaluatePolicies(policies, { kind: 'tool', toolName: tool.name, input, network });
@@ -41,7 +53,9 @@ export function enforcePolicies(
         ruleIndex: decision.ruleIndex,
         reason: decision.reason,
       };
-      if (!(decision.defaulted && network)) await record(toolRecord);
+      // A network tool's requests act outside; a local tool's call allowed here only runs in-process.
+      const when = network || decision.effect !== 'allow' ? 'before-acting' : 'with-result';
+      if (!(decision.defaulted && network)) await record(toolRecord, when);
       if (decision.effect === 'deny') {
         throw new ToolError(
           'policy-denied',

@@ -82,10 +82,13 @@ export interface ToolContext {
   /** Called with each policy decision before it is audited: a run emits it as a `policy-decision` event. */
   onPolicyDecision?: ((decision: PolicyDecisionRecord) => void) | undefined;
   /**
-   * Writes in one transaction with the run's events emitted so far (a decision's audit row lands
-   * with its `policy-decision` event, one commit). Absent outside a run: write on your own.
+   * Writes in one transaction with the run's events (a decision's audit row lands with its
+   * `policy-decision` event, one commit): `now`, with the events emitted so far, resolving once
+   * stored; `with-next-events`, with the next batch, at once (what is emitted later, such as the
+   * call's result, is not stored before it). Absent outside a run: write on your own.
    */
-  storeWithEvents?: ((write: (store: Store) => Promise<void>) => Promise<void>) | undefined;
+  storeWithEvents?:
+    ((write: (store: Store) => Promise<void>, when: 'now' | 'with-next-events') => Promise<void>) | undefined;
   /** Decides approval_required decisions inside a run (absent: a direct invoke, which is refused). */
   approvals?: ApprovalGate | undefined;
   /** The run's waiting calls: a `client` tool records its call here (absent: outside a run). */
