@@ -9,7 +9,7 @@ import {
   type RunEvent,
   type RunStatus,
 } from '@runyard/protocol';
-import { endWaitingChildren } from '../engine/approvals/end-waiting-children.ts';
+import { cancelUnheldRun } from '../engine/approvals/end-waiting-children.ts';
 import { toRun } from '../engine/run-view.ts';
 import type { EventBus } from '../queue/event-bus.ts';
 import type {
@@ -268,27 +268,8 @@ export class RunsService {
     const finishedAt = nowIso();
     await this.store.runs.requestCancel(run.workspaceId, run.id, finishedAt);
     const error = { code: 'CANCELLED', message };
-    const endedHere = await this.store.transaction(async (store) => {
-      if (
-        !(await store.runs.cancelIfQueued(run.id, { status: 'cancelled', output: null, error, finishedAt }))
-      ) {
-        return [];
-      }
-      const seq = (await store.runEvents.lastSeq(run.id)) + 1;
-      const end: RunEvent = {
-        seq,
-        at: finishedAt,
-        type: 'run-end',
-        status: 'cancelled',
-        output: null,
-        error,
-        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-        costUsd: 0,
-      };
-      await store.runEvents.append(run.id, [end]);
-      // A paused run's paused children wait with it: they end with it, in the same transaction.
-      return [{ runId: run.id, end }, ...(await endWaitingChildren(store, run.id, error, finishedAt))];
-    });
+    // A paused run's paused children wait with it: they end with it, in the same transaction.
+    const endedHere = await this.store.transaction((store) => cancelUnheldRun(store, run, error, finishedAt));
     for (const { runId, end } of endedHere) this.bus.publish(runId, [end]);
     if (endedHere.length === 0) this.bus.signal({ kind: 'cancel', runId: run.id });
   }
