@@ -151,7 +151,7 @@ export class PoliciesService {
           const write = (store: Store) => store.policies.insertAudit(workspaceId, entry);
           await (context.storeWithEvents === undefined
             ? write(this.store)
-            : context.storeWithEvents(write, when === 'before-acting' ? 'now' : 'with-next-events'));
+            : context.storeWithEvents(write, when));
         }),
       );
     }

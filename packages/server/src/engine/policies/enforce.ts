@@ -1,4 +1,4 @@
-import type { Tool, ToolContext } from '../tools/tool.ts';
+import type { StoreTiming, Tool, ToolContext } from '../tools/tool.ts';
 import { ToolError } from '../tools/tool-error.ts';
 import { awaitApproval } from './approval.ts';
 import type { PolicyDecisionRecord } from './decision-record.ts';
@@ -7,14 +7,14 @@ import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
 
 /**
  * Stores one decision in the audit log; `context` tells the run (or none, for a direct invoke).
- * `before-acting`: stored before the action is taken. `with-result`: a run may store it with the
- * call's result instead (no later): for a local tool, whose call a crash would run again, audited
- * again, before its result is journaled.
+ * `now`: stored before the action is taken. `with-next-events`: a run may store it with its next
+ * events, which hold the call's result at the latest: for a local tool, whose call a crash would
+ * run again, audited again, before its result is journaled.
  */
 export type AuditDecision = (
   decision: PolicyDecisionRecord,
   context: ToolContext,
-  when: 'before-acting' | 'with-result',
+  when: StoreTiming,
 ) => Promise<void>;
 
 /**
@@ -34,10 +34,7 @@ export function enforcePolicies(
     ...tool,
     execute: async (input, context) => {
       // The event first: a run stores it in the audit row's transaction (storeWithEvents).
-      const record = async (
-        decision: PolicyDecisionRecord,
-        when: 'before-acting' | 'with-result' = 'before-acting',
-      ) => {
+      const record = async (decision: PolicyDecisionRecord, when: StoreTiming = 'now') => {
         context.onPolicyDecision?.(decision);
         await audit(decision, context, when);
       };
@@ -54,7 +51,7 @@ export function enforcePolicies(
         reason: decision.reason,
       };
       // A network tool's requests act outside; a local tool's call allowed here only runs in-process.
-      const when = network || decision.effect !== 'allow' ? 'before-acting' : 'with-result';
+      const when = network || decision.effect !== 'allow' ? 'now' : 'with-next-events';
       if (!(decision.defaulted && network)) await record(toolRecord, when);
       if (decision.effect === 'deny') {
         throw new ToolError(

@@ -62,6 +62,9 @@ export interface ArtifactKeeper {
   keep(artifact: ToolArtifact): Promise<string>;
 }
 
+/** When a write that belongs with a run's events is stored: see `ToolContext.storeWithEvents`. */
+export type StoreTiming = 'now' | 'with-next-events';
+
 /** What a tool sees of the run that calls it. */
 export interface ToolContext {
   workspaceId: string;
@@ -88,7 +91,7 @@ export interface ToolContext {
    * call's result, is not stored before it). Absent outside a run: write on your own.
    */
   storeWithEvents?:
-    ((write: (store: Store) => Promise<void>, when: 'now' | 'with-next-events') => Promise<void>) | undefined;
+    ((write: (store: Store) => Promise<void>, when: StoreTiming) => Promise<void>) | undefined;
   /** Decides approval_required decisions inside a run (absent: a direct invoke, which is refused). */
   approvals?: ApprovalGate | undefined;
   /** The run's waiting calls: a `client` tool records its call here (absent: outside a run). */
