@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { abortScope } from '../abort-scope.ts';
 import type { ToolAuth } from '@runyard/protocol';
 import type { CredentialScrubber } from './credential-scrubber.ts';
 import type { IssuedToken, OAuth2TokenCache } from './oauth2-token-cache.ts';
@@ -123,6 +124,7 @@ export class HttpAuthenticator {
     const where = `${url.origin}${url.pathname}`;
     let response: Response;
     let text: string;
+    const attempt = abortScope(signal, timeoutMs);
     try {
       response = await sendOutbound(
         {
@@ -136,7 +138,7 @@ export class HttpAuthenticator {
           body: form.toString(),
           purpose: 'token',
         },
-        AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        attempt.signal,
         this.egress,
       );
       text = (await response.text()).slice(0, tokenAnswerLimitBytes);
@@ -150,6 +152,8 @@ export class HttpAuthenticator {
           ? `the OAuth2 token endpoint ${where} did not answer within ${timeoutMs} ms`
           : `the OAuth2 token endpoint ${where} could not be reached: ${networkReason(error)}`,
       );
+    } finally {
+      attempt.dispose();
     }
     const answer = parseObject(text);
     const accessToken = answer?.access_token;

@@ -1,4 +1,5 @@
 import { noEgress } from '../policies/egress-guard.ts';
+import { abortScope } from '../abort-scope.ts';
 import { networkReason } from './http-auth.ts';
 import { readBody } from './http-response.ts';
 import { htmlToText } from './html-to-text.ts';
@@ -40,7 +41,8 @@ export const httpFetchTool: Tool = {
       throw new ToolError('invalid-input', 'url: must be an http(s) URL without credentials');
     }
     url.hash = '';
-    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(httpFetchTimeoutMs)]);
+    const attempt = abortScope(context.signal, httpFetchTimeoutMs);
+    const signal = attempt.signal;
     const egress = context.egress ?? noEgress;
     try {
       for (let hop = 0; ; hop += 1) {
@@ -84,6 +86,8 @@ export const httpFetchTool: Tool = {
         'unreachable',
         `GET ${url.origin}${url.pathname} could not be reached: ${networkReason(error)}`,
       );
+    } finally {
+      attempt.dispose();
     }
   },
 };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { abortScope } from '../abort-scope.ts';
 import type { ToolAuth } from '@runyard/protocol';
 import { CredentialScrubber } from './credential-scrubber.ts';
 import {
@@ -187,60 +188,65 @@ async function sendFollowingRedirects(
   signal: AbortSignal,
   egress: EgressGuard,
 ): Promise<Exchange> {
-  const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(operation.timeoutMs)]);
-  const origin = placed.url.origin;
-  let url = placed.url;
-  let method: string = operation.plan.method;
-  let body = placed.body;
-  let headers: Record<string, string> = { accept: defaultAccept, ...placed.headers };
-  for (let hop = 0; ; hop += 1) {
-    const onOrigin = url.origin === origin;
-    const target = new URL(url);
-    if (onOrigin) for (const [name, value] of credentials.query) target.searchParams.set(name, value);
-    const where = `${method} ${target.origin}${target.pathname}`;
-    let response: Response;
-    try {
-      response = await sendOutbound(
-        {
-          method,
-          url: target,
-          headers: onOrigin ? { ...headers, ...credentials.headers } : headers,
-          body,
-          purpose: hop === 0 ? 'request' : 'redirect',
-        },
-        attemptSignal,
-        egress,
-      );
-    } catch (error) {
-      throw failure(error, signal, where, operation.timeoutMs);
-    }
-    const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location !== null) {
-      await response.body?.cancel().catch(() => undefined);
-      if (hop >= maxRedirects) {
-        throw new ToolError('too-many-redirects', `${where} redirected more than ${maxRedirects} times`);
+  const attempt = abortScope(signal, operation.timeoutMs);
+  const attemptSignal = attempt.signal;
+  try {
+    const origin = placed.url.origin;
+    let url = placed.url;
+    let method: string = operation.plan.method;
+    let body = placed.body;
+    let headers: Record<string, string> = { accept: defaultAccept, ...placed.headers };
+    for (let hop = 0; ; hop += 1) {
+      const onOrigin = url.origin === origin;
+      const target = new URL(url);
+      if (onOrigin) for (const [name, value] of credentials.query) target.searchParams.set(name, value);
+      const where = `${method} ${target.origin}${target.pathname}`;
+      let response: Response;
+      try {
+        response = await sendOutbound(
+          {
+            method,
+            url: target,
+            headers: onOrigin ? { ...headers, ...credentials.headers } : headers,
+            body,
+            purpose: hop === 0 ? 'request' : 'redirect',
+          },
+          attemptSignal,
+          egress,
+        );
+      } catch (error) {
+        throw failure(error, signal, where, operation.timeoutMs);
       }
-      url = new URL(location, target);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new ToolError('unreachable', `${where} redirected to an unsupported ${url.protocol} URL`);
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location !== null) {
+        await response.body?.cancel().catch(() => undefined);
+        if (hop >= maxRedirects) {
+          throw new ToolError('too-many-redirects', `${where} redirected more than ${maxRedirects} times`);
+        }
+        url = new URL(location, target);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+          throw new ToolError('unreachable', `${where} redirected to an unsupported ${url.protocol} URL`);
+        }
+        // 303, and 301/302 after a POST, continue as GET without the body (as browsers do).
+        if (
+          response.status === 303 ||
+          ((response.status === 301 || response.status === 302) && method === 'POST')
+        ) {
+          if (method !== 'HEAD') method = 'GET';
+          body = undefined;
+          const { 'content-type': _contentType, ...rest } = headers;
+          headers = rest;
+        }
+        continue;
       }
-      // 303, and 301/302 after a POST, continue as GET without the body (as browsers do).
-      if (
-        response.status === 303 ||
-        ((response.status === 301 || response.status === 302) && method === 'POST')
-      ) {
-        if (method !== 'HEAD') method = 'GET';
-        body = undefined;
-        const { 'content-type': _contentType, ...rest } = headers;
-        headers = rest;
+      try {
+        return { response, read: await readBody(response, keepBytes) };
+      } catch (error) {
+        throw failure(error, signal, where, operation.timeoutMs);
       }
-      continue;
     }
-    try {
-      return { response, read: await readBody(response, keepBytes) };
-    } catch (error) {
-      throw failure(error, signal, where, operation.timeoutMs);
-    }
+  } finally {
+    attempt.dispose();
   }
 }
 
