@@ -113,6 +113,7 @@ describe.each(backendNames)('http tool responses kept as run artifacts on %s', (
       expect(raw.status).toBe(200);
       expect(raw.headers.get('content-disposition')).toBe(`attachment; filename="${artifact!.id}"`);
       expect(raw.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(raw.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
       expect(raw.headers.get('content-length')).toBe('150000');
       expect(Buffer.from(await raw.arrayBuffer()).equals(sent)).toBe(true);
 

@@ -125,8 +125,19 @@ async function serve(
   }
   const result = await execute();
   if (events !== undefined) return sendEventStream(reply, events, disconnected.signal, result.headers);
-  return send(reply, result.status, result.body, result.headers);
+  const headers = route.binary === true ? { ...downloadHeaders, ...result.headers } : result.headers;
+  return send(reply, result.status, result.body, headers);
 }
+
+/**
+ * A binary route serves bytes from elsewhere (a tool's upstream, kept as an artifact): a download,
+ * never a page rendered (or sniffed into one) on the API's origin.
+ */
+const downloadHeaders = {
+  'content-disposition': 'attachment',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+};
 
 /** Routes without query parameters reject any, like unknown body fields. */
 const noQuery = z.strictObject({});

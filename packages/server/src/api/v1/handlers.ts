@@ -139,13 +139,9 @@ export function v1Handlers({
       const { artifact, content } = await runs.artifact(caller, params.runId, params.artifactId);
       return {
         body: content,
-        // The bytes are whatever a tool's upstream sent: a download, never a page rendered (or
-        // sniffed into one) on the API's origin.
         headers: {
           'content-type': artifact.contentType,
           'content-disposition': `attachment; filename="${artifact.id}"`,
-          'x-content-type-options': 'nosniff',
-          'content-security-policy': "default-src 'none'; sandbox",
         },
       };
     },
