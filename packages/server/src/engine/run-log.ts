@@ -63,7 +63,8 @@ export class RunLog {
    * reader never sees the one without the other.
    */
   async flush(alongside?: (store: Store) => Promise<void>): Promise<void> {
-    this.startFlush(alongside);
+    if (alongside !== undefined) this.attach(alongside);
+    this.startFlush();
     await this.writing;
     if (this.failure !== undefined) throw this.failure;
   }
@@ -121,9 +122,9 @@ export class RunLog {
     }
   }
 
-  private startFlush(alongside?: (store: Store) => Promise<void>): void {
+  private startFlush(): void {
     this.clearTimer();
-    const writes = alongside === undefined ? this.attached : [...this.attached, alongside];
+    const writes = this.attached;
     if (this.pending.length === 0 && writes.length === 0) return;
     const batch = this.pending;
     this.pending = [];
