@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '@runyard/protocol';
 import { Runyard } from '@runyard/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryDirectory } from '../support/backends.ts';
 import { unusedPort } from '../support/ports.ts';
 import { cleanEnvironment, until } from '../support/processes.ts';
@@ -20,17 +20,22 @@ afterEach(() => {
 // `npm start` runs the compiled bundle (packages/cli/build.js) when it is current, so the bundle must
 // hold everything the sources do: JSON imports, assets found through node_modules, the whole loop.
 describe('the compiled bundle', () => {
-  it('builds, starts without tsx, serves /docs and streams a run of demo', async () => {
+  let outputDirectory: string;
+  beforeAll(async () => {
     // Inside the repository: the bundle finds its packages in node_modules from where it lies.
     fs.mkdirSync(path.join(repositoryRoot, 'packages/cli/dist'), { recursive: true });
-    const outputDirectory = fs.mkdtempSync(path.join(repositoryRoot, 'packages/cli/dist/test-'));
-    const dataDirectory = temporaryDirectory('runyard-bundle-data-');
-    cleanups.push(() => fs.rmSync(outputDirectory, { recursive: true, force: true }));
-    cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
+    outputDirectory = fs.mkdtempSync(path.join(repositoryRoot, 'packages/cli/dist/test-'));
     await run(process.execPath, [path.join(repositoryRoot, 'packages/cli/build.js'), outputDirectory]);
+  }, 60_000);
+  afterAll(() => fs.rmSync(outputDirectory, { recursive: true, force: true }));
+
+  it('builds, starts without tsx, serves /docs and streams a run of demo', async () => {
+    const dataDirectory = temporaryDirectory('runyard-bundle-data-');
+    cleanups.push(() => fs.rmSync(dataDirectory, { recursive: true, force: true }));
     const bundle = path.join(outputDirectory, 'runyard.js');
-    const source = fs.readFileSync(bundle, 'utf8');
-    expect(source).not.toMatch(/from ["']tsx/);
+    for (const file of fs.readdirSync(outputDirectory).filter((name) => name.endsWith('.js'))) {
+      expect(fs.readFileSync(path.join(outputDirectory, file), 'utf8')).not.toMatch(/from ["']tsx/);
+    }
 
     const port = await unusedPort();
     const child = spawn(
@@ -83,4 +88,33 @@ describe('the compiled bundle', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 60_000);
+
+  // Every `runyard keys …` or `agents …` call is a new process: loading Fastify, the database drivers
+  // and the model clients there cost about half a second each.
+  it('loads the server and its drivers only for the server commands', () => {
+    const staticImports = (file: string) =>
+      [
+        ...fs
+          .readFileSync(path.join(outputDirectory, file), 'utf8')
+          .matchAll(/^(?:import|} from) .*?["']([^"']+)["'];$/gm),
+      ].map((match) => match[1] ?? '');
+    const loaded = new Set<string>();
+    const pending = ['./runyard.js'];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      for (const specifier of staticImports(file)) {
+        if (loaded.has(specifier)) continue;
+        loaded.add(specifier);
+        if (specifier.startsWith('./')) pending.push(specifier);
+      }
+    }
+    const packages = [...loaded].filter(
+      (specifier) => !specifier.startsWith('./') && !specifier.startsWith('node:'),
+    );
+    expect(packages.sort()).toEqual(['yaml', 'zod']);
+    const serverChunk = fs.readdirSync(outputDirectory).find((name) => /^server-commands-.*\.js$/.test(name));
+    expect(serverChunk).toBeDefined();
+    expect(staticImports(serverChunk ?? '')).toEqual(
+      expect.arrayContaining(['fastify', 'better-sqlite3', 'pg']),
+    );
+  });
 });

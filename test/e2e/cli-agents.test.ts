@@ -3,10 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, AgentVersion, UpsertAgentResult } from '@runyard/protocol';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
-import { cliFor, fieldsOf, tableRows } from '../support/cli.ts';
+import { cliFor, cliSuiteOptions, fieldsOf, tableRows } from '../support/cli.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
-describe.concurrent.each(backendNames)('runyard agents on %s', (backend) => {
+describe.concurrent.each(backendNames)('runyard agents on %s', cliSuiteOptions, (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
   let server: TestServer;
   let cli: ReturnType<typeof cliFor>;

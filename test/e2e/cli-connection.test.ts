@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
-import { runCli, tableRows } from '../support/cli.ts';
+import { cliSuiteOptions, runCli, tableRows } from '../support/cli.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { unusedPort } from '../support/ports.ts';
 
-describe.concurrent.each(backendNames)('runyard connection settings on %s', (backend) => {
+describe.concurrent.each(backendNames)('runyard connection settings on %s', cliSuiteOptions, (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
   let server: TestServer;
   let directory: string;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
-import { cliFor, fieldsOf, tableRows } from '../support/cli.ts';
+import { cliFor, cliSuiteOptions, fieldsOf, tableRows } from '../support/cli.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
-describe.concurrent.each(backendNames)('runyard keys on %s', (backend) => {
+describe.concurrent.each(backendNames)('runyard keys on %s', cliSuiteOptions, (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
   let server: TestServer;
   let cli: ReturnType<typeof cliFor>;

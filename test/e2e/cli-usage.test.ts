@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryDirectory } from '../support/backends.ts';
-import { runCli, type CliResult } from '../support/cli.ts';
+import { cliSuiteOptions, runCli, type CliResult } from '../support/cli.ts';
 
 // Nothing here reaches a server: usage and input-file errors are found before any request.
 const offline = ['--url', 'http://127.0.0.1:9', '--api-key', 'ry_unused_key_0123456789abcdef'];
@@ -15,7 +15,7 @@ function expectUsageError(result: CliResult, message: string, usageLine: string)
   expect(result.stderr).not.toMatch(/\n\s+at /);
 }
 
-describe.concurrent('runyard help and usage errors', () => {
+describe.concurrent('runyard help and usage errors', cliSuiteOptions, () => {
   it('lists every command with `help`, `--help` and `-h`', async () => {
     for (const flag of ['help', '--help', '-h']) {
       const result = await runCli([flag]);
@@ -162,7 +162,7 @@ describe.concurrent('runyard help and usage errors', () => {
   });
 });
 
-describe.concurrent('runyard agents apply with a bad file', () => {
+describe.concurrent('runyard agents apply with a bad file', cliSuiteOptions, () => {
   let directory: string;
   const file = (name: string, content: string) => {
     const filePath = path.join(directory, name);

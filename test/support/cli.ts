@@ -21,6 +21,12 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
+/**
+ * For suites whose tests each run several `runyard` processes one after another, all tests of the
+ * file at once: on a loaded two-core CI machine a single process can take a few seconds.
+ */
+export const cliSuiteOptions = { timeout: 90_000 };
+
 let emptyDirectory: string | undefined;
 
 /** Runs the real `runyard` command (node packages/cli/bin/runyard.js) as a child process. */
