@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -20,9 +18,9 @@ import {
   journalOf,
   useModelMock,
 } from '../support/model-path.ts';
+import { pidsOf } from '../support/processes.ts';
 import { useTestServer } from '../support/use-server.ts';
 
-const run = promisify(execFile);
 const modules = path.resolve(import.meta.dirname, '../../node_modules/@modelcontextprotocol');
 /** Started from node_modules with this very node: nothing is downloaded at run time. */
 const everythingEntry = path.join(modules, 'server-everything/dist/index.js');
@@ -69,16 +67,6 @@ function useRemoteMcpServer() {
     await new Promise((resolve) => server?.close(resolve));
   });
   return state;
-}
-
-/** The pids of running processes whose command line contains `text` (not this test's own). */
-async function pidsOf(text: string): Promise<number[]> {
-  const { stdout } = await run('pgrep', ['-f', '--', text]).catch(() => ({ stdout: '' }));
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map(Number)
-    .filter((pid) => pid !== process.pid);
 }
 
 const isAlive = (pid: number) => {

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach } from 'vitest';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -133,4 +134,14 @@ export async function exitOf(runyard: RunyardProcess, timeoutMs = 30_000): Promi
 export function stopRunyard(runyard: RunyardProcess, timeoutMs = 30_000): Promise<Exit> {
   runyard.child.kill('SIGTERM');
   return exitOf(runyard, timeoutMs);
+}
+
+/** The pids of running processes whose command line contains `text` (not this test's own). */
+export async function pidsOf(text: string): Promise<number[]> {
+  const { stdout } = await promisify(execFile)('pgrep', ['-f', '--', text]).catch(() => ({ stdout: '' }));
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
 }

@@ -29,6 +29,7 @@ const defaults = {
   approvalTimeoutMs: 86_400_000,
   heapGrowthPercent: 50,
   artifactMaxBytes: 10_485_760,
+  mcpStdio: 'enabled',
 };
 
 describe('loadConfig', () => {
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
         RUNYARD_WORKER_CONCURRENCY: '',
         RUNYARD_RUN_LEASE_MS: '',
         RUNYARD_CALLBACK_RETRY_BASE_MS: '',
+        RUNYARD_MCP_STDIO: '',
       }),
     ).toEqual(defaults);
   });
@@ -76,6 +78,7 @@ describe('loadConfig', () => {
         RUNYARD_APPROVAL_TIMEOUT_MS: '5000',
         RUNYARD_HEAP_GROWTH_PERCENT: '0',
         RUNYARD_ARTIFACT_MAX_BYTES: '2048',
+        RUNYARD_MCP_STDIO: 'disabled',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -95,6 +98,7 @@ describe('loadConfig', () => {
       approvalTimeoutMs: 5000,
       heapGrowthPercent: 0,
       artifactMaxBytes: 2048,
+      mcpStdio: 'disabled',
     });
     expect(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).databaseUrl).toBe('postgres://localhost/x');
   });
@@ -119,6 +123,7 @@ describe('loadConfig', () => {
     ['RUNYARD_RUN_LEASE_MS', '999', 'whole number from 1000 to 3600000'],
     ['RUNYARD_CALLBACK_RETRY_BASE_MS', '9', 'whole number from 10 to 3600000'],
     ['RUNYARD_HEAP_GROWTH_PERCENT', '301', 'whole number from 0 to 300'],
+    ['RUNYARD_MCP_STDIO', 'off', 'one of enabled, disabled'],
   ])('%s=%s names the variable and what is allowed', (variable, value, allowed) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

@@ -23,6 +23,8 @@ const emptyAsUnset = (value: string | undefined) => (value === '' ? undefined : 
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+export const mcpStdioSettings = ['enabled', 'disabled'] as const;
+
 /** Every setting Runyard reads from the environment. Documented in README.md (a test keeps them in step). */
 export const configSchema = z.object({
   RUNYARD_PORT: integer('RUNYARD_PORT', 8080, 0, 65_535),
@@ -82,6 +84,15 @@ export const configSchema = z.object({
     1024,
     256 * 1024 * 1024,
   ),
+  RUNYARD_MCP_STDIO: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'enabled' : value))
+    .pipe(
+      z.enum(mcpStdioSettings, {
+        error: () => `RUNYARD_MCP_STDIO must be one of ${mcpStdioSettings.join(', ')}`,
+      }),
+    ),
 });
 
 export interface Config {
@@ -108,6 +119,12 @@ export interface Config {
   heapGrowthPercent: number;
   /** The most of one run artifact that is stored (an oversized tool response); the rest is cut off. */
   artifactMaxBytes: number;
+  /**
+   * Whether MCP tools may run a program on this host (transport stdio). Whoever holds `write` scope
+   * in any workspace can define one, so a server shared by teams that do not trust each other turns
+   * it off.
+   */
+  mcpStdio: (typeof mcpStdioSettings)[number];
 }
 
 export class ConfigError extends Error {
@@ -146,5 +163,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     approvalTimeoutMs: value.RUNYARD_APPROVAL_TIMEOUT_MS,
     heapGrowthPercent: value.RUNYARD_HEAP_GROWTH_PERCENT,
     artifactMaxBytes: value.RUNYARD_ARTIFACT_MAX_BYTES,
+    mcpStdio: value.RUNYARD_MCP_STDIO,
   };
 }

@@ -1,3 +1,5 @@
+import { McpClientPool } from '../engine/tools/mcp/mcp-client-pool.ts';
+import { OAuth2TokenCache } from '../engine/tools/oauth2-token-cache.ts';
 import type { EventBus } from '../queue/event-bus.ts';
 import type { Store } from '../store/index.ts';
 import { AgentsService } from './agents-service.ts';
@@ -38,11 +40,17 @@ export function createServices(
   box: SecretBox,
   bus: EventBus,
   defaultWorkspaceId: string,
+  options: { mcpStdioAllowed: boolean } = { mcpStdioAllowed: true },
 ): Services {
   const secrets = new SecretsService(store, box);
   const agents = new AgentsService(store, secrets);
   // One registry (and OAuth2 token cache) for the API's invocations and the worker's runs.
-  const toolRegistry = new ToolRegistry(store, secrets);
+  const toolRegistry = new ToolRegistry(
+    store,
+    secrets,
+    new OAuth2TokenCache(),
+    new McpClientPool({ stdioAllowed: options.mcpStdioAllowed }),
+  );
   return {
     auth: new AuthService(store, defaultWorkspaceId),
     workspaces: new WorkspacesService(store),
@@ -53,7 +61,7 @@ export function createServices(
     threads: new ThreadsService(store),
     runs: new RunsService(store, bus, box),
     starterKit: new StarterKitService(store, agents),
-    tools: new ToolsService(store, secrets, toolRegistry),
+    tools: new ToolsService(store, secrets, toolRegistry, { mcpStdioAllowed: options.mcpStdioAllowed }),
     policies: new PoliciesService(store),
     approvals: new ApprovalsService(store, bus),
     modelAccess: new ModelAccess(store, secrets, toolRegistry),

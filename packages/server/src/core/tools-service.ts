@@ -88,6 +88,7 @@ export class ToolsService {
     private readonly store: Store,
     private readonly secrets: SecretsService,
     private readonly registry: ToolRegistry,
+    private readonly options: { mcpStdioAllowed: boolean } = { mcpStdioAllowed: true },
   ) {}
 
   async create(caller: Caller, input: CreateTool): Promise<Tool> {
@@ -99,7 +100,7 @@ export class ToolsService {
       kind === 'agent'
         ? await normalizeAgentToolConfig(this.store, caller.workspaceId, fields)
         : kind === 'mcp'
-          ? normalizeMcpToolConfig(fields)
+          ? this.refuseDisabledStdio(normalizeMcpToolConfig(fields))
           : kind === 'client'
             ? normalizeClientToolConfig(fields)
             : normalizeToolConfig(name, withoutMcpFields(fields));
@@ -184,7 +185,7 @@ export class ToolsService {
               mergeAgentToolChange(current.config, change),
             )
           : current.config.kind === 'mcp'
-            ? normalizeMcpToolConfig(mergeMcpToolChange(current.config, change))
+            ? this.refuseDisabledStdio(normalizeMcpToolConfig(mergeMcpToolChange(current.config, change)))
             : current.config.kind === 'client'
               ? normalizeClientToolConfig(mergeClientToolChange(current.config, change))
               : normalizeToolConfig(name, withoutMcpFields(mergeToolChange(current.config, change)));
@@ -339,6 +340,20 @@ export class ToolsService {
     const tool = await this.store.tools.find(workspaceId, name);
     if (tool === undefined) throw notFound('tool', name);
     return tool;
+  }
+
+  /**
+   * With RUNYARD_MCP_STDIO=disabled no stdio definition is created or changed (a change would start
+   * it); an existing one can still be read, deleted or moved to http.
+   */
+  private refuseDisabledStdio(config: McpToolConfig): McpToolConfig {
+    if (config.transport === 'stdio' && !this.options.mcpStdioAllowed) {
+      throw invalidField(
+        'transport',
+        'stdio is disabled on this server (RUNYARD_MCP_STDIO=disabled): connect to the MCP server over http',
+      );
+    }
+    return config;
   }
 
   private refuseBuiltin(name: string, verb: string): void {

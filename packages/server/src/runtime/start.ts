@@ -79,7 +79,9 @@ export async function startServer(
           store,
           logger: (message, error) => logger.warn({ err: error }, message),
         });
-  const services = createServices(store, box, bus, boot.defaultWorkspaceId);
+  const services = createServices(store, box, bus, boot.defaultWorkspaceId, {
+    mcpStdioAllowed: config.mcpStdio === 'enabled',
+  });
   let starterAgent: string | undefined;
   if (boot.createdWorkspace) {
     // A convenience, not a precondition: a failure leaves POST /v1/starter-kit to try again.

@@ -34,6 +34,12 @@ export class McpClientPool {
   private readonly connections = new Map<string, { version: number; connection: McpConnection }>();
   private closed = false;
 
+  /**
+   * `stdioAllowed: false` (RUNYARD_MCP_STDIO=disabled): no stdio server is started, not even for a
+   * tool defined while it was allowed.
+   */
+  constructor(private readonly options: { stdioAllowed: boolean } = { stdioAllowed: true }) {}
+
   /** The server's tools (every page of `tools/list`). */
   async listTools(
     server: McpServerReference,
@@ -132,6 +138,7 @@ export class McpClientPool {
 
   private connectionOf(server: McpServerReference): McpConnection {
     if (this.closed) throw new ToolError('unreachable', 'the server is shutting down');
+    if (server.config.transport === 'stdio' && !this.options.stdioAllowed) throw stdioDisabled();
     const key = `${server.workspaceId}:${server.toolId}`;
     const entry = this.connections.get(key);
     if (entry !== undefined && entry.version === server.version) return entry.connection;
@@ -148,6 +155,13 @@ export class McpClientPool {
 }
 
 type McpCallResult = Record<string, unknown>;
+
+function stdioDisabled(): ToolError {
+  return new ToolError(
+    'error',
+    'MCP servers over stdio are disabled on this Runyard server (RUNYARD_MCP_STDIO=disabled)',
+  );
+}
 
 /** The tool's own schema, without `$schema` (models and the validator want the bare schema). */
 function modelSchema(schema: Record<string, unknown>): Record<string, unknown> {
