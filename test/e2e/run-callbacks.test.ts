@@ -184,6 +184,54 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
     }
   });
 
+  it.skipIf(skip)(
+    'never calls a cloud metadata endpoint: refused on create, and for good at delivery',
+    async () => {
+      const { admin } = server();
+      const agent = await ensureAgent(admin);
+      for (const callbackUrl of [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://metadata.google.internal/computeMetadata/v1/',
+        'http://[::ffff:169.254.169.254]/',
+        'https://[fd00:ec2::254]/',
+      ]) {
+        const refused = await admin.runs
+          .create(agent, { input: 'x', callbackUrl })
+          .catch((error: unknown) => error);
+        expect(refused).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+        expect((refused as Error).message).toMatch(/callbackUrl.*cloud metadata/);
+      }
+
+      // A run stored with such a URL all the same (by an earlier Runyard): the guard refuses it at
+      // delivery, where a host name that resolves to a metadata address is caught too, and gives up.
+      const port = await unusedPort();
+      const run = await admin.runs.create(agent, {
+        input: 'x',
+        callbackUrl: `http://127.0.0.1:${port}/hooks`,
+      });
+      await eventually(
+        () => admin.runs.deliveries(run.id),
+        (deliveries) => deliveries.length > 0,
+      );
+      await server()
+        .server.database.db.updateTable('runs')
+        .set({ callback_url: 'http://169.254.169.254/latest/meta-data/' })
+        .where('id', '=', run.id)
+        .execute();
+      const deliveries = await eventually(
+        () => admin.runs.deliveries(run.id),
+        (list) => list.at(-1)?.nextAttemptAt === null,
+      );
+      const last = deliveries.at(-1);
+      expect(last).toMatchObject({ delivered: false, statusCode: null, nextAttemptAt: null });
+      expect(last?.error).toContain('cloud metadata');
+      // Attempts before the change found nothing listening on the first URL.
+      for (const earlier of deliveries.slice(0, -1)) expect(earlier.error).toMatch(/ECONNREFUSED/);
+      await sleep(retryBaseMs * 4);
+      expect(await admin.runs.deliveries(run.id)).toEqual(deliveries);
+    },
+  );
+
   it.skipIf(skip)('sends no signature for a run without a callback secret', async () => {
     const { admin } = server();
     const receiver = await startReceiver();

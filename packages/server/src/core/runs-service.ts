@@ -10,6 +10,7 @@ import {
   type RunStatus,
 } from '@runyard/protocol';
 import { cancelUnheldRun } from '../engine/approvals/end-waiting-children.ts';
+import { namesMetadataEndpoint } from '../engine/policies/addresses.ts';
 import { toRun } from '../engine/run-view.ts';
 import type { EventBus } from '../queue/event-bus.ts';
 import type {
@@ -82,6 +83,9 @@ export class RunsService {
     const version = pickVersion(agent, input);
     if (input.stateless === true && input.threadId !== undefined) {
       throw invalidField('threadId', 'cannot be combined with stateless: true');
+    }
+    if (input.callbackUrl !== undefined && namesMetadataEndpoint(new URL(input.callbackUrl))) {
+      throw invalidField('callbackUrl', 'names a cloud metadata endpoint, which Runyard never calls');
     }
     const now = nowIso();
     const runId = newId('run');

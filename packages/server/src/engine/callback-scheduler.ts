@@ -3,6 +3,9 @@ import { createHmac } from 'node:crypto';
 import type { RunDelivery } from '@runyard/protocol';
 import type { RunRecord, Store } from '../store/index.ts';
 import { renderCallbackBody } from './callback-bodies.ts';
+import { originEgress } from './policies/egress-guard.ts';
+import { ToolError } from './tools/tool-error.ts';
+import { sendOutbound } from './tools/outbound.ts';
 
 export interface CallbackSchedulerOptions {
   /** The delay after the first failed attempt; each later one doubles it, up to `retryCapMs`. */
@@ -154,7 +157,7 @@ export class CallbackScheduler {
     const outcome = await this.post(run, deliveryId, startedAt);
     const delivered = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
     let nextAttemptAt: string | null = null;
-    if (!delivered) {
+    if (!delivered && !outcome.final) {
       const next = Date.now() + retryDelayMs(attempt, this.options.retryBaseMs, this.options.retryCapMs);
       const endedAt = Date.parse(run.finishedAt ?? run.updatedAt);
       if (next <= endedAt + this.options.giveUpAfterMs) nextAttemptAt = new Date(next).toISOString();
@@ -190,8 +193,9 @@ export class CallbackScheduler {
     run: RunRecord,
     deliveryId: string,
     startedAt: Date,
-  ): Promise<{ statusCode: number | null; error: string }> {
-    if (run.callbackUrl === null) return { statusCode: null, error: 'the run has no callback URL' };
+  ): Promise<{ statusCode: number | null; error: string; final?: true }> {
+    if (run.callbackUrl === null)
+      return { statusCode: null, error: 'the run has no callback URL', final: true };
     // Serialised once: the signature covers exactly the bytes sent.
     const body = renderCallbackBody(run);
     const headers: Record<string, string> = {
@@ -215,18 +219,24 @@ export class CallbackScheduler {
     }
     const { timeoutMs } = this.options;
     try {
-      const response = await fetch(run.callbackUrl, {
-        method: 'POST',
-        headers,
-        body,
-        // A redirect is an answer that is not 2xx: following it would send the run elsewhere.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopping.signal]),
-      });
+      // One hop: a redirect is an answer that is not 2xx, and following it would send the run elsewhere.
+      const response = await sendOutbound(
+        { method: 'POST', url: new URL(run.callbackUrl), headers, body },
+        AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopping.signal]),
+        originEgress('run-callback', run.callbackUrl, {
+          toolName: 'callback',
+          toolCallId: deliveryId,
+          input: {},
+        }),
+      );
       // The answer's body is never read; cancelling it frees the connection.
       await response.body?.cancel().catch(() => undefined);
       return { statusCode: response.status, error: `the receiver answered ${response.status}` };
     } catch (error) {
+      // The guard's refusal (a cloud metadata endpoint) answers the same on every attempt.
+      if (error instanceof ToolError && error.reason === 'policy-denied') {
+        return { statusCode: null, error: error.message, final: true };
+      }
       return { statusCode: null, error: describeFailure(error, timeoutMs) };
     }
   }

@@ -129,3 +129,12 @@ export function classifyAddress(address: string): AddressClass {
 export function isMetadataHostname(hostname: string): boolean {
   return metadataHostnames.has(hostname.toLowerCase().replace(/\.$/, ''));
 }
+
+/**
+ * Whether a URL names a cloud metadata endpoint outright, by name or address (a name that resolves
+ * to one is refused later, by the egress guard).
+ */
+export function namesMetadataEndpoint(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return isMetadataHostname(host) || (isIP(host) !== 0 && classifyAddress(host) === 'metadata');
+}

@@ -133,6 +133,25 @@ function refused(message: string, refusal: PolicyRefusal): ToolError {
   return new ToolError('policy-denied', message, { resource, policy, ruleIndex });
 }
 
+/**
+ * A guard for requests that a caller's own setting names, outside any tool call (an MCP server's
+ * discovery, a run's callback): it allows exactly the URL's origin, private hosts included, since
+ * the caller named that host; the SSRF guard still refuses cloud metadata endpoints, and the
+ * connection goes to the address it checked. Nothing is recorded: no run or policy decided it.
+ */
+export function originEgress(policyName: string, url: string, call: EgressCall): EgressGuard {
+  return new EgressGuard(
+    [
+      {
+        name: policyName,
+        rules: [{ effect: 'allow', resource: `${new URL(url).origin}/**`, operations: ['*'] }],
+      },
+    ],
+    call,
+    () => Promise.resolve(),
+  );
+}
+
 /** What a tool without a guard gets (a context built outside the engine): every request is refused. */
 export const noEgress = new EgressGuard([], { toolName: '', toolCallId: '', input: {} }, () =>
   Promise.resolve(),

@@ -1,4 +1,4 @@
-import { EgressGuard } from '../../policies/egress-guard.ts';
+import { originEgress, type EgressGuard } from '../../policies/egress-guard.ts';
 
 /**
  * The egress guard of an MCP-over-HTTP server's own requests when no tool call is being made:
@@ -8,14 +8,5 @@ import { EgressGuard } from '../../policies/egress-guard.ts';
  * EGRESS: a policy engineer may want discovery under named policies too; this is the one place.
  */
 export function discoveryEgress(toolName: string, url: string): EgressGuard {
-  return new EgressGuard(
-    [
-      {
-        name: 'mcp-discovery',
-        rules: [{ effect: 'allow', resource: `${new URL(url).origin}/**`, operations: ['*'] }],
-      },
-    ],
-    { toolName, toolCallId: 'mcp-discovery', input: {} },
-    () => Promise.resolve(),
-  );
+  return originEgress('mcp-discovery', url, { toolName, toolCallId: 'mcp-discovery', input: {} });
 }
