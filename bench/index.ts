@@ -3,7 +3,9 @@
  * Each prints its table, its ratio to its floor and PASS/MISS per target; a summary of the targets
  * of all of them ends the output. See bench/README.md.
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { runAgentCrudBench } from './agent-crud.ts';
 import { formatTargets, type TargetResult } from './report.ts';
 import { runRunOverheadBench } from './run-overhead.ts';
@@ -25,9 +27,17 @@ if (unknown.length > 0) {
 }
 const names = requested.length === 0 ? Object.keys(benchmarks) : requested;
 
+// The server is measured as `npm start` runs it: the bundle, which bin/runyard.js would silently
+// pass over for the sources (through tsx: more CPU and memory) once any source is newer than it.
+const fromSource = process.env.RUNYARD_FROM_SOURCE === '1';
+if (!fromSource) {
+  execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../packages/cli/build.js')], {
+    stdio: 'inherit',
+  });
+}
 process.stdout.write(
   `Runyard benchmarks: ${names.join(', ')}; Node ${process.version}, ${os.cpus().length} CPUs, ` +
-    `load ${os.loadavg()[0]?.toFixed(2)}\n`,
+    `load ${os.loadavg()[0]?.toFixed(2)}; the server runs ${fromSource ? 'from source (tsx)' : 'the bundle, just built'}\n`,
 );
 const summary: string[] = [];
 for (const name of names) {
