@@ -116,34 +116,35 @@ export async function snapshotWorkspace(
   keysInUse: readonly string[] = [],
 ): Promise<WorkspaceSnapshot> {
   const agents = await listAll(baseUrl, apiKey, '/v1/agents');
-  const agentVersions: Record<string, unknown[]> = {};
-  for (const agent of agents) {
-    const id = String(agent.id);
-    const response = await send(baseUrl, { path: `/v1/agents/${id}/versions`, apiKey });
-    expect(response.status, response.text).toBe(200);
-    agentVersions[id] = (response.body as { data: unknown[] }).data;
-  }
   const threads = await listAll(baseUrl, apiKey, '/v1/threads');
   const tools = await listAll(baseUrl, apiKey, '/v1/tools');
-  const toolVersions: Record<string, unknown[]> = {};
-  for (const tool of tools.filter((item) => item.builtIn !== true)) {
-    const name = String(tool.name);
-    const response = await send(baseUrl, { path: `/v1/tools/${name}/versions`, apiKey });
-    expect(response.status, response.text).toBe(200);
-    toolVersions[name] = (response.body as { data: unknown[] }).data;
-  }
+  const runs = await listAll(baseUrl, apiKey, '/v1/runs');
+  /** One unpaginated list per item (`{ data }`), by the item's key. */
+  const listsOf = async (
+    items: Record<string, unknown>[],
+    key: string,
+    pathOf: (value: string) => string,
+  ) => {
+    const lists: Record<string, unknown[]> = {};
+    for (const item of items) {
+      const value = String(item[key]);
+      const response = await send(baseUrl, { path: pathOf(value), apiKey });
+      expect(response.status, response.text).toBe(200);
+      lists[value] = (response.body as { data: unknown[] }).data;
+    }
+    return lists;
+  };
+  const agentVersions = await listsOf(agents, 'id', (id) => `/v1/agents/${id}/versions`);
+  const toolVersions = await listsOf(
+    tools.filter((item) => item.builtIn !== true),
+    'name',
+    (name) => `/v1/tools/${name}/versions`,
+  );
+  const runArtifacts = await listsOf(runs, 'id', (id) => `/v1/runs/${id}/artifacts`);
   const threadMessages: Record<string, unknown[]> = {};
   for (const thread of threads) {
     const id = String(thread.id);
     threadMessages[id] = await listAll(baseUrl, apiKey, `/v1/threads/${id}/messages`);
-  }
-  const runs = await listAll(baseUrl, apiKey, '/v1/runs');
-  const runArtifacts: Record<string, unknown[]> = {};
-  for (const run of runs) {
-    const id = String(run.id);
-    const response = await send(baseUrl, { path: `/v1/runs/${id}/artifacts`, apiKey });
-    expect(response.status, response.text).toBe(200);
-    runArtifacts[id] = (response.body as { data: unknown[] }).data;
   }
   const apiKeys = (await listAll(baseUrl, apiKey, '/v1/api-keys')).map((key) => {
     if (!keysInUse.includes(String(key.id))) return key;
