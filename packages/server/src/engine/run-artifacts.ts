@@ -1,5 +1,5 @@
 import type { Store } from '../store/index.ts';
-import type { ArtifactKeeper, ToolArtifact } from './tools/tool.ts';
+import type { ArtifactKeeper, KeptArtifact, ToolArtifact } from './tools/tool.ts';
 
 /** A keeper for one tool call, and the ids of what it kept (its `tool-result` event names them). */
 export interface CallArtifacts extends ArtifactKeeper {
@@ -25,23 +25,25 @@ export class RunArtifacts {
     return {
       ids,
       maxBytes: this.maxBytes,
-      keep: async (artifact: ToolArtifact) => {
-        const id = this.newArtifactId();
+      keep: async (artifact: ToolArtifact): Promise<KeptArtifact> => {
         const content = artifact.content.subarray(0, this.maxBytes);
+        const kept = {
+          id: this.newArtifactId(),
+          sizeBytes: content.length,
+          truncated: artifact.truncated || content.length < artifact.content.length,
+        };
         await this.store.runArtifacts.insert({
-          id,
+          ...kept,
           workspaceId: this.run.workspaceId,
           runId: this.run.id,
           toolCallId,
           name: artifact.name,
           contentType: artifact.contentType,
-          sizeBytes: content.length,
-          truncated: artifact.truncated || content.length < artifact.content.length,
           content,
           createdAt: new Date().toISOString(),
         });
-        ids.push(id);
-        return id;
+        ids.push(kept.id);
+        return kept;
       },
     };
   }

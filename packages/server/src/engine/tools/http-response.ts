@@ -1,4 +1,5 @@
 import type { CredentialScrubber } from './credential-scrubber.ts';
+import type { KeptArtifact } from './tool.ts';
 
 /** What the model receives from an http tool, whatever the status: it can react to a 404 or a 500. */
 export interface HttpToolResult {
@@ -94,27 +95,22 @@ function wholeCharacters(bytes: Buffer): Buffer {
   return bytes.subarray(0, end);
 }
 
-/** Where the whole of a body too large for the model was kept: a run artifact. */
-export interface KeptArtifact {
-  id: string;
-  /** Bytes the artifact holds. */
-  sizeBytes: number;
-  /** Only the start is kept: the body was larger than RUNYARD_ARTIFACT_MAX_BYTES. */
-  truncated: boolean;
-}
-
 /** True when the model cannot be shown all of the body: it gets the first `maxResponseBytes`. */
 export function tooLargeForModel(read: ReadBody, maxResponseBytes: number): boolean {
   return read.totalBytes > maxResponseBytes;
 }
 
+/** Where a body the model sees only part of is kept; `whole` says it when all of it is. */
+function whereKept(artifact: KeptArtifact, whole: string): string {
+  return artifact.truncated
+    ? `its first ${artifact.sizeBytes} bytes are kept as run artifact ${artifact.id}`
+    : `${whole} run artifact ${artifact.id}`;
+}
+
 /** The end of a cut body's text: what the model saw of how many bytes, and where the rest is. */
 function truncationMarker(shownBytes: number, total: string, artifact: KeptArtifact | undefined): string {
   if (artifact === undefined) return `…[truncated: ${shownBytes} of ${total} bytes]`;
-  const where = artifact.truncated
-    ? `its first ${artifact.sizeBytes} bytes are kept as run artifact ${artifact.id}`
-    : `the whole body is kept as run artifact ${artifact.id}`;
-  return `…[truncated: ${shownBytes} of ${total} bytes; ${where}]`;
+  return `…[truncated: ${shownBytes} of ${total} bytes; ${whereKept(artifact, 'the whole body is kept as')}]`;
 }
 
 /**
@@ -144,11 +140,7 @@ export function toResult(
     body =
       artifact === undefined
         ? `[binary body: ${read.totalBytes} bytes of ${contentType}]`
-        : `[binary body: ${total} bytes of ${contentType}; ${
-            artifact.truncated
-              ? `its first ${artifact.sizeBytes} bytes are kept as run artifact ${artifact.id}`
-              : `kept whole as run artifact ${artifact.id}`
-          }]`;
+        : `[binary body: ${total} bytes of ${contentType}; ${whereKept(artifact, 'kept whole as')}]`;
   } else if (tooLargeForModel(read, maxResponseBytes)) {
     const shown = wholeCharacters(read.kept.subarray(0, maxResponseBytes));
     const text = scrubber.scrub(shown.toString('utf8'));

@@ -9,17 +9,10 @@ import {
   type CredentialSource,
 } from './http-auth.ts';
 import { placeInput, type InputPlan, type PlacedInput } from './http-input.ts';
-import {
-  readBody,
-  toResult,
-  tooLargeForModel,
-  type HttpToolResult,
-  type KeptArtifact,
-  type ReadBody,
-} from './http-response.ts';
+import { readBody, toResult, tooLargeForModel, type HttpToolResult, type ReadBody } from './http-response.ts';
 import { noEgress, type EgressGuard } from '../policies/egress-guard.ts';
 import { sendOutbound } from './outbound.ts';
-import type { ArtifactKeeper, Tool, ToolContext } from './tool.ts';
+import type { ArtifactKeeper, KeptArtifact, Tool, ToolContext } from './tool.ts';
 import { ToolError } from './tool-error.ts';
 
 /** One callable HTTP operation: a `kind: http` tool, or one operation of its OpenAPI document. */
@@ -166,17 +159,14 @@ async function keepWhole(
   scrubber: CredentialScrubber,
 ): Promise<KeptArtifact | undefined> {
   if (artifacts === undefined) return undefined;
+  // Scrubbed where it will be cut, so that no start of a credential is left at the end.
   const cut = read.truncated || read.kept.length > artifacts.maxBytes;
-  const content = scrubber
-    .scrubBytes(read.kept.subarray(0, artifacts.maxBytes), cut)
-    .subarray(0, artifacts.maxBytes);
-  const id = await artifacts.keep({
+  return artifacts.keep({
     name: 'response-body',
     contentType: response.headers.get('content-type') ?? 'application/octet-stream',
-    content,
+    content: scrubber.scrubBytes(read.kept.subarray(0, artifacts.maxBytes), cut),
     truncated: cut,
   });
-  return { id, sizeBytes: content.length, truncated: cut };
 }
 
 /** Redirects are followed here, one `sendOutbound` per hop; credentials go only to the tool's own origin. */

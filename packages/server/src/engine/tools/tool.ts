@@ -48,9 +48,18 @@ export interface ToolRunScope {
 export interface ToolArtifact {
   name: string;
   contentType: string;
-  /** At most `ArtifactKeeper.maxBytes`, credentials already scrubbed. */
+  /** Credentials already scrubbed; the keeper stores at most its `maxBytes` of it. */
   content: Buffer;
-  /** Only the start of the original is kept. */
+  /** `content` is only the start of the original. */
+  truncated: boolean;
+}
+
+/** What was stored of an artifact. */
+export interface KeptArtifact {
+  id: string;
+  /** Bytes the artifact holds. */
+  sizeBytes: number;
+  /** Only the start is kept: the original was larger, or more than the keeper's `maxBytes`. */
   truncated: boolean;
 }
 
@@ -58,8 +67,8 @@ export interface ToolArtifact {
 export interface ArtifactKeeper {
   /** The most bytes of one artifact that are stored (RUNYARD_ARTIFACT_MAX_BYTES). */
   readonly maxBytes: number;
-  /** Stores it in the run's workspace and answers its id; the call's `tool-result` names it. */
-  keep(artifact: ToolArtifact): Promise<string>;
+  /** Stores it in the run's workspace, cut to `maxBytes`; the call's `tool-result` names its id. */
+  keep(artifact: ToolArtifact): Promise<KeptArtifact>;
 }
 
 /** When a write that belongs with a run's events is stored: see `ToolContext.storeWithEvents`. */
