@@ -1,8 +1,9 @@
 /**
  * A signal that aborts when its parent does, or after `timeoutMs` (with a `TimeoutError`, as
- * `AbortSignal.timeout` does, unless `timeoutReason` says otherwise), whichever comes first. Cheaper than `AbortSignal.any` with
- * `AbortSignal.timeout` on Node 20, which a run pays for on every model call; and `dispose` lets the
- * timer and the parent's listener go as soon as the work is done instead of when the timer fires.
+ * `AbortSignal.timeout` does, unless `timeoutReason` says otherwise), whichever comes first.
+ * Cheaper than `AbortSignal.any` with `AbortSignal.timeout` on Node 20, which a run pays for on
+ * every model call; and `dispose` lets the timer and the parent's listener go as soon as the work
+ * is done instead of when the timer fires.
  */
 export interface AbortScope {
   signal: AbortSignal;

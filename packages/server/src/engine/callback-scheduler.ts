@@ -2,6 +2,7 @@ import { SerialTask } from './serial-task.ts';
 import { createHmac } from 'node:crypto';
 import type { RunDelivery } from '@runyard/protocol';
 import type { RunRecord, Store } from '../store/index.ts';
+import { abortScope } from './abort-scope.ts';
 import { renderCallbackBody } from './callback-bodies.ts';
 import { originEgress } from './policies/egress-guard.ts';
 import { ToolError } from './tools/tool-error.ts';
@@ -218,11 +219,12 @@ export class CallbackScheduler {
       );
     }
     const { timeoutMs } = this.options;
+    const attempt = abortScope(this.stopping.signal, timeoutMs);
     try {
       // One hop: a redirect is an answer that is not 2xx, and following it would send the run elsewhere.
       const response = await sendOutbound(
         { method: 'POST', url: new URL(run.callbackUrl), headers, body },
-        AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopping.signal]),
+        attempt.signal,
         originEgress('run-callback', run.callbackUrl, {
           toolName: 'callback',
           toolCallId: deliveryId,
@@ -238,6 +240,8 @@ export class CallbackScheduler {
         return { statusCode: null, error: error.message, final: true };
       }
       return { statusCode: null, error: describeFailure(error, timeoutMs) };
+    } finally {
+      attempt.dispose();
     }
   }
 }

@@ -150,13 +150,17 @@ export class ChildRuns implements ChildRunner {
           approvals: waiting,
         });
       }
-      // Not reopened: it ended (POST /v1/runs/{child}/cancel) since it was read.
       const reopened = await store.runs.reopenChild(current.id, new Date().toISOString());
+      if (reopened !== undefined) {
+        current = await this.execute(reopened, request, signal);
+        continue;
+      }
+      // Not reopened: it ended (POST /v1/runs/{child}/cancel) since it was read.
       const latest = await store.runs.getById(current.id);
-      if (latest === undefined || (!reopened && isPaused(latest))) {
+      if (latest === undefined || isPaused(latest)) {
         throw new ToolError('error', `the agent's run ${current.id} could not be resumed`);
       }
-      current = reopened ? await this.execute(latest, request, signal) : latest;
+      current = latest;
     }
     return current;
   }

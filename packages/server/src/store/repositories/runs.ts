@@ -277,17 +277,18 @@ export class RunRepository {
 
   /**
    * A paused child run executing again under its parent's worker (children are never claimed):
-   * running, its timeout counting from now; false when it is no longer paused (cancelled).
+   * running, its timeout counting from now; undefined when it is no longer paused (cancelled).
    */
-  async reopenChild(id: string, now: string): Promise<boolean> {
-    const result = await this.db
+  async reopenChild(id: string, now: string): Promise<RunRecord | undefined> {
+    const row = await this.db
       .updateTable('runs')
       .set({ status: 'running', required_action: null, resumed_at: now, updated_at: now })
       .where('id', '=', id)
       .where('parent_run_id', 'is not', null)
       .where('status', 'in', ['queued', 'requires_action'])
+      .returningAll()
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    return row && toRecord(row);
   }
 
   /** Ends a run that no worker holds (queued, or paused in requires_action); false when a worker got it first. */
