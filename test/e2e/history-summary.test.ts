@@ -23,7 +23,7 @@ import { useTestServer } from '../support/use-server.ts';
 
 const mock = useModelMock();
 
-/** The start of the engine's summarisation instruction (engine/history-summary.ts). */
+/** The start of the engine's summarisation instruction (engine/loop/history-summary.ts). */
 const summaryInstructionStart = 'You condense conversations.';
 const settings = { historyTokenBudget: 256, summarizeAfterTokens: 256 };
 

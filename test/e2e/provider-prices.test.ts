@@ -4,7 +4,7 @@ import { backendNames } from '../support/backends.ts';
 import { connectProviders, createAgent, eventsOf, runAgent, useModelMock } from '../support/model-path.ts';
 import { useTestServer } from '../support/use-server.ts';
 
-// A provider's `prices` win over the built-in table (engine/prices.json) for its models; a model
+// A provider's `prices` win over the built-in table (engine/models/prices.json) for its models; a model
 // priced nowhere costs 0 and marks the run's cost incomplete.
 
 const mock = useModelMock();

@@ -9,8 +9,8 @@ import type {
   SubmitToolOutputs,
 } from '@runyard/protocol';
 import { resolveApproval } from '../engine/approvals/resolve-approval.ts';
-import { toRun } from '../engine/run-view.ts';
-import type { EventBus } from '../queue/event-bus.ts';
+import { toRun } from '../engine/runs/run-view.ts';
+import type { EventBus } from '../events/event-bus.ts';
 import type { ApprovalRecord, Page, PageRequest, Store } from '../store/index.ts';
 import { conflict, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';

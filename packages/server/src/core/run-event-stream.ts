@@ -1,5 +1,5 @@
 import { isFinalRunStatus, type RunEvent } from '@runyard/protocol';
-import type { EventBus } from '../queue/event-bus.ts';
+import type { EventBus } from '../events/event-bus.ts';
 import type { Store } from '../store/index.ts';
 
 const pageSize = 1000;

@@ -11,8 +11,8 @@ import {
 } from '@runyard/protocol';
 import { cancelUnheldRun } from '../engine/approvals/end-waiting-children.ts';
 import { namesMetadataEndpoint } from '../engine/policies/addresses.ts';
-import { toRun } from '../engine/run-view.ts';
-import type { EventBus } from '../queue/event-bus.ts';
+import { toRun } from '../engine/runs/run-view.ts';
+import type { EventBus } from '../events/event-bus.ts';
 import type {
   AgentRecord,
   CallbackBodyFormat,

@@ -1,6 +1,6 @@
 import { McpClientPool } from '../engine/tools/mcp/mcp-client-pool.ts';
 import { OAuth2TokenCache } from '../engine/tools/oauth2-token-cache.ts';
-import type { EventBus } from '../queue/event-bus.ts';
+import type { EventBus } from '../events/event-bus.ts';
 import type { Store } from '../store/index.ts';
 import { AgentsService } from './agents-service.ts';
 import { ApprovalsService } from './approvals-service.ts';

@@ -1,5 +1,5 @@
 import type { CreateThread, Message, Run, Thread, UpdateThread } from '@runyard/protocol';
-import { toRun } from '../engine/run-view.ts';
+import { toRun } from '../engine/runs/run-view.ts';
 import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
 import { conflict, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';

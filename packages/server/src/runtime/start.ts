@@ -8,11 +8,11 @@ import { createServices } from '../core/services.ts';
 import { callbackSecretBinding } from '../core/runs-service.ts';
 import { newId } from '../core/ids.ts';
 import { expireApprovals } from '../engine/approvals/resolve-approval.ts';
-import { RunWorker } from '../engine/run-worker.ts';
-import { CallbackScheduler, callbackDefaults } from '../engine/callback-scheduler.ts';
-import { costOf, priceOf } from '../engine/prices.ts';
-import { LocalEventBus, type EventBus } from '../queue/event-bus.ts';
-import { createPostgresEventBus } from '../queue/postgres-event-bus.ts';
+import { RunWorker } from '../engine/runs/run-worker.ts';
+import { CallbackScheduler, callbackDefaults } from '../engine/callbacks/callback-scheduler.ts';
+import { costOf, priceOf } from '../engine/models/prices.ts';
+import { LocalEventBus, type EventBus } from '../events/event-bus.ts';
+import { createPostgresEventBus } from '../events/postgres-event-bus.ts';
 import { migrate, openDatabase, Store, type DatabaseHandle } from '../store/index.ts';
 import { createLogger } from './logger.ts';
 

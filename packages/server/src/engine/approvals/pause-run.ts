@@ -1,7 +1,7 @@
 import type { NewRunEvent } from '@runyard/protocol';
 import type { ApprovalRecord, RunRecord, Store, StoredRequiredAction } from '../../store/index.ts';
-import type { LoopOutcome } from '../agent-loop.ts';
-import type { RunLog } from '../run-log.ts';
+import type { LoopOutcome } from '../loop/agent-loop.ts';
+import type { RunLog } from '../runs/run-log.ts';
 
 export interface PauseDependencies {
   store: Store;

@@ -1,5 +1,5 @@
 import type { RunEvent } from '@runyard/protocol';
-import type { EventBus } from '../../queue/event-bus.ts';
+import type { EventBus } from '../../events/event-bus.ts';
 import type { ApprovalDecision, ApprovalGrant, ApprovalRecord, RunRecord, Store } from '../../store/index.ts';
 
 export type ResolveResult = 'decided' | 'already-decided';
@@ -10,7 +10,7 @@ export type ResolveResult = 'decided' | 'already-decided';
  * its ancestors (a child run's approval is waited for by its whole chain of parents) that waits
  * for it: an `approval-decided` event in its log and its shorter `requiredAction`, or, once it
  * waits for nothing more, its return to the queue. Only the top-level run is claimable: a worker
- * resumes it from its journal and it executes its paused children again (engine/child-runs.ts).
+ * resumes it from its journal and it executes its paused children again (engine/runs/child-runs.ts).
  * Signals and events go out after the commit.
  */
 export async function resolveApproval(

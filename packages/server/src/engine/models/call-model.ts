@@ -8,7 +8,7 @@ export interface ModelCandidate {
   /** `provider/model`, as the agent names it. */
   reference: string;
   model: LanguageModelV3;
-  /** The provider's own prices by model name, laid over the built-in table (engine/prices.ts). */
+  /** The provider's own prices by model name, laid over the built-in table (engine/models/prices.ts). */
   prices?: Readonly<Record<string, { inputPerMillionUsd: number; outputPerMillionUsd: number }>>;
   /** Waits for a request slot of the provider's requestsPerMinute, if it has one. */
   acquireSlot: (signal: AbortSignal) => Promise<void>;

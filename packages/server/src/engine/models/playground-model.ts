@@ -9,7 +9,7 @@ import type {
   LanguageModelV3ToolCall,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
-import { estimateTokens } from '../token-estimate.ts';
+import { estimateTokens } from '../loop/token-estimate.ts';
 
 /**
  * The built-in, offline model `playground/playground`. Deterministic, so a newcomer sees the

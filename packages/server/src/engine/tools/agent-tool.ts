@@ -13,7 +13,7 @@ export const agentToolInputSchema: Record<string, unknown> = {
 };
 
 /**
- * Another agent as a tool: each call is a child run of the calling run (engine/child-runs.ts). The
+ * Another agent as a tool: each call is a child run of the calling run (engine/runs/child-runs.ts). The
  * result is the child's answer (its parsed object when the agent has an output schema, else its
  * text); a child that does not succeed is an error result naming its run and its error.
  */

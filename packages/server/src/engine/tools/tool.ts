@@ -24,7 +24,7 @@ export interface ChildRunResult {
   error: RunError | null;
 }
 
-/** Runs other agents as child runs of the calling run (engine/child-runs.ts). */
+/** Runs other agents as child runs of the calling run (engine/runs/child-runs.ts). */
 export interface ChildRunner {
   run(request: ChildRunRequest, signal: AbortSignal): Promise<ChildRunResult>;
   /** Children whose end the run's log already holds (the run resumed): counted once, on replay. */
@@ -63,7 +63,7 @@ export interface KeptArtifact {
   truncated: boolean;
 }
 
-/** Stores artifacts of the calling run's current tool call (engine/run-artifacts.ts). */
+/** Stores artifacts of the calling run's current tool call (engine/runs/run-artifacts.ts). */
 export interface ArtifactKeeper {
   /** The most bytes of one artifact that are stored (RUNYARD_ARTIFACT_MAX_BYTES). */
   readonly maxBytes: number;

@@ -19,7 +19,7 @@ export interface RunOptions {
   stateless: boolean;
   /** Per-run overrides of the agent version's settings (absent on runs that have none). */
   settings?: RunSettingsOverride;
-  /** How the callback body is rendered (engine/callback-bodies.ts); absent: the Runyard run JSON. */
+  /** How the callback body is rendered (engine/callbacks/callback-bodies.ts); absent: the Runyard run JSON. */
   callbackBody?: CallbackBodyFormat;
 }
 
@@ -62,7 +62,7 @@ export interface RunRecord {
   finishedAt: string | null;
   updatedAt: string;
   /**
-   * A child run's parent and the parent's tool call that started it (engine/child-runs.ts), and the
+   * A child run's parent and the parent's tool call that started it (engine/runs/child-runs.ts), and the
    * number of its ancestors. Read back always set; absent on insert means a top-level run.
    */
   parentRunId?: string | null;

@@ -118,7 +118,7 @@ export class RunRepository {
 
   /**
    * The children of a run that wait: paused (requires_action), or resumed by a decision (queued)
-   * and waiting for their parent's next execution to run them (engine/child-runs.ts).
+   * and waiting for their parent's next execution to run them (engine/runs/child-runs.ts).
    */
   async waitingChildren(parentRunId: string): Promise<RunRecord[]> {
     const rows = await this.db

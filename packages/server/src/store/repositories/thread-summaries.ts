@@ -8,7 +8,7 @@ export interface ThreadSummary {
 }
 
 /**
- * The cached summary of history trimmed away from a thread (engine/history-summary.ts). Internal:
+ * The cached summary of history trimmed away from a thread (engine/loop/history-summary.ts). Internal:
  * never returned by the API. Deleted with its thread (a cascading foreign key).
  */
 export class ThreadSummaryRepository {

@@ -2,7 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isFinalRunStatus, isId, type Run, type RunMode } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { makeRunError, makeRunResult, type MakeRunResult } from '../../../engine/callback-bodies.ts';
+import {
+  makeRunError,
+  makeRunResult,
+  type MakeRunResult,
+} from '../../../engine/callbacks/callback-bodies.ts';
 import { RunyardError } from '../../../shared/errors.ts';
 import { idToUuid, isUuidShaped, uuidToId } from '../../../shared/id-uuid-codec.ts';
 import { parseOrThrow } from '../../validation.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { sendServerSentEvents } from '../../sse.ts';
 import type { InputMessage, RunEvent } from '@runyard/protocol';
-import { makeRunError, type MakeErrorBody } from '../../../engine/callback-bodies.ts';
+import { makeRunError, type MakeErrorBody } from '../../../engine/callbacks/callback-bodies.ts';
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
 import { makeErrorBody } from './make-errors.ts';
 

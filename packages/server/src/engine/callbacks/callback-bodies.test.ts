@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RunRecord } from '../store/index.ts';
-import { idToUuid } from '../shared/id-uuid-codec.ts';
+import type { RunRecord } from '../../store/index.ts';
+import { idToUuid } from '../../shared/id-uuid-codec.ts';
 import { renderCallbackBody } from './callback-bodies.ts';
-import { toRun } from './run-view.ts';
+import { toRun } from '../runs/run-view.ts';
 
 const record: RunRecord = {
   id: 'run_01jz000000abcdefghjkmnpqrs',

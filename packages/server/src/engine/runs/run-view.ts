@@ -1,5 +1,5 @@
 import type { Run } from '@runyard/protocol';
-import type { RunRecord } from '../store/index.ts';
+import type { RunRecord } from '../../store/index.ts';
 
 /** The public shape of a run. */
 export function toRun(record: RunRecord): Run {

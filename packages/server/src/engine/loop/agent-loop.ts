@@ -1,17 +1,17 @@
 import type { AgentSettings, MessagePart, RunError, RunOutput, Usage } from '@runyard/protocol';
-import { callModel, type ModelCandidate, type ModelStepResult } from './models/call-model.ts';
-import { EngineError } from './engine-error.ts';
+import { callModel, type ModelCandidate, type ModelStepResult } from '../models/call-model.ts';
+import { EngineError } from '../engine-error.ts';
 import { toPrompt, type LoopMessage } from './history.ts';
 import { summarizeHistory, type SummaryStepContext } from './history-summary.ts';
-import type { JournaledStep } from './journal.ts';
-import type { RunLog } from './run-log.ts';
+import type { JournaledStep } from '../runs/journal.ts';
+import type { RunLog } from '../runs/run-log.ts';
 import { executeToolCalls, parseToolInput, type ToolCallRequest } from './tool-calls.ts';
-import { addChildUsage } from './child-runs.ts';
-import type { ApprovalGate } from './approvals/approval-gate.ts';
-import type { PauseCollector, PendingCall } from './approvals/run-pause.ts';
-import type { RunArtifacts } from './run-artifacts.ts';
-import type { Tool, ToolRunScope } from './tools/tool.ts';
-import { schemaProblems } from './tools/validate-input.ts';
+import { addChildUsage } from '../runs/child-runs.ts';
+import type { ApprovalGate } from '../approvals/approval-gate.ts';
+import type { PauseCollector, PendingCall } from '../approvals/run-pause.ts';
+import type { RunArtifacts } from '../runs/run-artifacts.ts';
+import type { Tool, ToolRunScope } from '../tools/tool.ts';
+import { schemaProblems } from '../tools/validate-input.ts';
 import { budgetExceeded, repeatedToolCalls, stepLimitReached, type LoopState } from './stop-conditions.ts';
 
 export const defaultMaxIterations = 10;

@@ -1,11 +1,11 @@
 import type { MessagePart } from '@runyard/protocol';
 import type { LoopMessage } from './history.ts';
-import type { RunLog } from './run-log.ts';
-import type { ApprovalGate } from './approvals/approval-gate.ts';
-import type { PauseCollector } from './approvals/run-pause.ts';
-import type { RunArtifacts } from './run-artifacts.ts';
-import type { Tool, ToolRunScope } from './tools/tool.ts';
-import { schemaProblems } from './tools/validate-input.ts';
+import type { RunLog } from '../runs/run-log.ts';
+import type { ApprovalGate } from '../approvals/approval-gate.ts';
+import type { PauseCollector } from '../approvals/run-pause.ts';
+import type { RunArtifacts } from '../runs/run-artifacts.ts';
+import type { Tool, ToolRunScope } from '../tools/tool.ts';
+import { schemaProblems } from '../tools/validate-input.ts';
 
 export interface ToolCallRequest {
   toolCallId: string;

@@ -1,5 +1,5 @@
-import type { Store } from '../store/index.ts';
-import type { ArtifactKeeper, KeptArtifact, ToolArtifact } from './tools/tool.ts';
+import type { Store } from '../../store/index.ts';
+import type { ArtifactKeeper, KeptArtifact, ToolArtifact } from '../tools/tool.ts';
 
 /** A keeper for one tool call, and the ids of what it kept (its `tool-result` event names them). */
 export interface CallArtifacts extends ArtifactKeeper {

@@ -1,5 +1,5 @@
 import type { AgentVersion } from '@runyard/protocol';
-import type { Store } from '../store/index.ts';
+import type { Store } from '../../store/index.ts';
 
 /** Versions kept per store; a run reads its agent's version once, so this is the working set. */
 const cacheSize = 512;

@@ -1,5 +1,5 @@
 import type { AgentSettings, Usage } from '@runyard/protocol';
-import { canonicalJson } from '../shared/canonical-json.ts';
+import { canonicalJson } from '../../shared/canonical-json.ts';
 import type { ToolCallRequest } from './tool-calls.ts';
 
 /** What the loop has spent so far; stop conditions are small predicates over it. */

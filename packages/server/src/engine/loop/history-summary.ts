@@ -1,10 +1,10 @@
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { AgentSettings, MessagePart, RunEvent, Usage } from '@runyard/protocol';
-import type { RunRecord, Store } from '../store/index.ts';
+import type { RunRecord, Store } from '../../store/index.ts';
 import type { LoopContext } from './agent-loop.ts';
-import { EngineError } from './engine-error.ts';
+import { EngineError } from '../engine-error.ts';
 import { fromInput, planHistory, type LoopMessage, type StoredSummary, type SummaryPlan } from './history.ts';
-import { callModel, type ModelStepResult } from './models/call-model.ts';
+import { callModel, type ModelStepResult } from '../models/call-model.ts';
 import type { LoopState } from './stop-conditions.ts';
 
 /** The summary is not a step of the agent: its events carry step 0, before the agent's step 1. */

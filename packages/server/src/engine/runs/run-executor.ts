@@ -1,24 +1,24 @@
 import type { AgentConfig, Run, Usage } from '@runyard/protocol';
-import type { EventBus } from '../queue/event-bus.ts';
-import type { RunRecord, Store } from '../store/index.ts';
-import { runAgentLoop, type LoopOutcome } from './agent-loop.ts';
-import { abortScope } from './abort-scope.ts';
+import type { EventBus } from '../../events/event-bus.ts';
+import type { RunRecord, Store } from '../../store/index.ts';
+import { runAgentLoop, type LoopOutcome } from '../loop/agent-loop.ts';
+import { abortScope } from '../abort-scope.ts';
 import { agentVersion } from './agent-versions.ts';
-import { ApprovalGate } from './approvals/approval-gate.ts';
-import { endWaitingChildren, type StoredEnd } from './approvals/end-waiting-children.ts';
-import { pauseRun } from './approvals/pause-run.ts';
-import { PauseCollector } from './approvals/run-pause.ts';
+import { ApprovalGate } from '../approvals/approval-gate.ts';
+import { endWaitingChildren, type StoredEnd } from '../approvals/end-waiting-children.ts';
+import { pauseRun } from '../approvals/pause-run.ts';
+import { PauseCollector } from '../approvals/run-pause.ts';
 import { ChildRuns } from './child-runs.ts';
-import { EngineError } from './engine-error.ts';
-import { fromInput } from './history.ts';
-import { prepareConversation } from './history-summary.ts';
+import { EngineError } from '../engine-error.ts';
+import { fromInput } from '../loop/history.ts';
+import { prepareConversation } from '../loop/history-summary.ts';
 import { readJournal } from './journal.ts';
-import type { ModelCandidate } from './models/call-model.ts';
-import { pricesOfCandidates, withProviderPrices } from './prices.ts';
+import type { ModelCandidate } from '../models/call-model.ts';
+import { pricesOfCandidates, withProviderPrices } from '../models/prices.ts';
 import { RunArtifacts } from './run-artifacts.ts';
 import { RunLog } from './run-log.ts';
 import { toRun } from './run-view.ts';
-import type { Tool } from './tools/tool.ts';
+import type { Tool } from '../tools/tool.ts';
 
 /** What the engine needs from the layers above it: model access needs secrets, which core owns. */
 export interface EngineDependencies {
@@ -32,7 +32,7 @@ export interface EngineDependencies {
   ) => Promise<Map<string, Tool>>;
   costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
   newMessageId: () => string;
-  /** Ids of child runs (agent tools, engine/child-runs.ts). */
+  /** Ids of child runs (agent tools, engine/runs/child-runs.ts). */
   newRunId: () => string;
   /** Ids of approvals (docs/architecture/approvals.md). */
   newApprovalId: () => string;

@@ -6,7 +6,7 @@ import type {
 } from '@ai-sdk/provider';
 import type { AgentSettings, InputMessage, MessagePart, MessageRole } from '@runyard/protocol';
 import { estimateTokens } from './token-estimate.ts';
-import { withoutMediaData } from './tools/mcp/mcp-result.ts';
+import { withoutMediaData } from '../tools/mcp/mcp-result.ts';
 
 /** A message as the loop keeps it: provider-neutral parts, converted per call. */
 export interface LoopMessage {

@@ -1,12 +1,12 @@
-import { SerialTask } from './serial-task.ts';
+import { SerialTask } from '../serial-task.ts';
 import { createHmac } from 'node:crypto';
 import type { RunDelivery } from '@runyard/protocol';
-import type { RunRecord, Store } from '../store/index.ts';
-import { abortScope } from './abort-scope.ts';
+import type { RunRecord, Store } from '../../store/index.ts';
+import { abortScope } from '../abort-scope.ts';
 import { renderCallbackBody } from './callback-bodies.ts';
-import { originEgress } from './policies/egress-guard.ts';
-import { ToolError } from './tools/tool-error.ts';
-import { sendOutbound } from './tools/outbound.ts';
+import { originEgress } from '../policies/egress-guard.ts';
+import { ToolError } from '../tools/tool-error.ts';
+import { sendOutbound } from '../tools/outbound.ts';
 
 export interface CallbackSchedulerOptions {
   /** The delay after the first failed attempt; each later one doubles it, up to `retryCapMs`. */

@@ -1,7 +1,7 @@
 import type { Run } from '@runyard/protocol';
-import { idToUuid } from '../shared/id-uuid-codec.ts';
-import type { RunRecord } from '../store/index.ts';
-import { toRun } from './run-view.ts';
+import { idToUuid } from '../../shared/id-uuid-codec.ts';
+import type { RunRecord } from '../../store/index.ts';
+import { toRun } from '../runs/run-view.ts';
 
 /**
  * The bodies POSTed to a run's `callbackUrl`. Pure functions of the stored run, so any worker

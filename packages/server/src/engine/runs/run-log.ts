@@ -1,6 +1,6 @@
 import type { NewRunEvent, RunEvent } from '@runyard/protocol';
-import type { EventBus } from '../queue/event-bus.ts';
-import type { Store } from '../store/index.ts';
+import type { EventBus } from '../../events/event-bus.ts';
+import type { Store } from '../../store/index.ts';
 
 /** Text deltas are written in batches at most this far apart; other events go out at once. */
 const deltaBatchMs = 10;

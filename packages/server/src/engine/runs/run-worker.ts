@@ -1,6 +1,6 @@
-import { SerialTask } from './serial-task.ts';
+import { SerialTask } from '../serial-task.ts';
 import { randomBytes } from 'node:crypto';
-import { EngineError } from './engine-error.ts';
+import { EngineError } from '../engine-error.ts';
 import { executeRun, RunReleased, type EngineDependencies } from './run-executor.ts';
 
 export interface WorkerOptions {
