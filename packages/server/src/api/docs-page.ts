@@ -18,6 +18,8 @@ export function registerDocsPage(app: FastifyInstance): void {
   app.get('/docs', (_request, reply) => {
     void reply.type('text/html; charset=utf-8').send(page);
   });
+  // People type the folder form too; the page's asset links are absolute, so either URL works.
+  app.get('/docs/', (_request, reply) => reply.redirect('/docs', 301));
   app.get<{ Params: { asset: string } }>('/docs/assets/:asset', (request, reply) => {
     const type = assets[request.params.asset];
     if (type === undefined) return reply.callNotFound();
