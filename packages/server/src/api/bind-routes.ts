@@ -49,7 +49,7 @@ export interface BindingDependencies {
   idempotency: Idempotency;
 }
 
-/** Registers every route of the catalogue: auth, scope, rate limit, validation, idempotency, then the handler. */
+/** Registers every route of the catalogue: auth, rate limit, scope, validation, idempotency, then the handler. */
 export function bindRoutes(
   app: FastifyInstance,
   handlers: Handlers,
