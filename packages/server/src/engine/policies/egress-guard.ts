@@ -35,8 +35,8 @@ export interface EgressCall {
 /**
  * The egress check of one tool call, asked by `sendOutbound` before each request it sends. Decides
  * the request under the bound policies, then resolves the host and refuses metadata addresses
- * always and private ones unless an allow rule names that exact host. The address it returns is the
- * one checked: the connection is made to it, so a DNS answer that changes in between (rebinding)
+ * always and private ones unless an allow or approval_required rule names that exact host; only a
+ * request both let through may ask for approval. The address it returns is the one checked: the connection is made to it, so a DNS answer that changes in between (rebinding)
  * is never used.
  */
 export class EgressGuard {
@@ -68,12 +68,10 @@ export class EgressGuard {
         base,
       );
     }
-    if (decision.effect === 'approval_required') {
-      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
-      await this.record(record);
-      await awaitApproval(record, this.call.input, this.approvals);
-    }
-    const target = await this.resolve(url, decision.literalHostAllowed);
+    // The address is checked before anyone is asked: a request the SSRF guard refuses anyway must
+    // never pause a run for a human (whose approval it would then ignore). Approval is answered at
+    // once (a pause is thrown, not waited for), so the address checked here is still the one used.
+    const target = await this.resolve(url, decision.literalHostNamed);
     if ('reason' in target) {
       await this.record({ ...base, effect: 'deny', reason: target.reason });
       // The address was refused, not by a rule: no rule is reported even when one allowed the URL.
@@ -83,15 +81,18 @@ export class EgressGuard {
         ruleIndex: null,
       });
     }
-    if (decision.effect === 'allow') await this.record({ ...base, effect: 'allow', reason: decision.reason });
+    if (decision.effect === 'approval_required') {
+      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
+      await this.record(record);
+      await awaitApproval(record, this.call.input, this.approvals);
+    } else {
+      await this.record({ ...base, effect: 'allow', reason: decision.reason });
+    }
     return target;
   }
 
   /** The address to connect to when every address of the host is allowed; otherwise why not. */
-  private async resolve(
-    url: URL,
-    literalHostAllowed: boolean,
-  ): Promise<ResolvedAddress | { reason: string }> {
+  private async resolve(url: URL, literalHostNamed: boolean): Promise<ResolvedAddress | { reason: string }> {
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     if (isMetadataHostname(hostname)) return { reason: `${hostname} is a cloud metadata endpoint` };
     let addresses: ResolvedAddress[];
@@ -114,11 +115,11 @@ export class EgressGuard {
     for (const { address } of addresses) {
       const kind = classifyAddress(address);
       if (kind === 'metadata') return { reason: `${hostname} resolves to a cloud metadata address` };
-      if (kind === 'private' && !literalHostAllowed) {
+      if (kind === 'private' && !literalHostNamed) {
         return {
           reason:
             `${hostname} resolves to a private, loopback or link-local address; ` +
-            'only an allow rule naming this exact host reaches it',
+            'only an allow or approval_required rule naming this exact host reaches it',
         };
       }
     }

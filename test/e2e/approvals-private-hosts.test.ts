@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { untilStatus } from '../support/approval-agent.ts';
+import { backendNames } from '../support/backends.ts';
+import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
+import { useTestServer } from '../support/use-server.ts';
+
+const upstream = useToolServer(unusedCredentials);
+
+/**
+ * An approval_required URL rule over a private (loopback) host: the SSRF guard lets through exactly
+ * the host such a rule names, and checks the address before anyone is asked, so a human never
+ * approves a request that would then be refused.
+ */
+describe.each(backendNames)('approval_required rules and the SSRF guard on %s', (backend) => {
+  const { skip, server } = useTestServer(backend);
+
+  it.skipIf(skip)(
+    'an approval_required rule naming the exact loopback host: approved, sent once',
+    async () => {
+      const { admin } = server();
+      const { url } = upstream();
+      const hits = (path: string, method?: string) => upstream().hits(path, method);
+      // The upstream serves both backends' suites: counts are compared with what it had before.
+      const hitsBefore = hits('/echo/pay');
+      await admin.policies.create({
+        name: 'ask-first',
+        rules: [{ effect: 'approval_required', resource: `${url}/**`, operations: ['*'] }],
+      });
+      await admin.agents.create({
+        slug: 'asker',
+        name: 'asker',
+        model: 'playground/playground',
+        tools: ['http_fetch'],
+        policies: ['ask-first'],
+      });
+      const paused = await admin.runs.create('asker', { input: `use http_fetch {"url":"${url}/echo/pay"}` });
+      expect(paused.status).toBe('requires_action');
+      expect(hits('/echo/pay')).toBe(hitsBefore);
+      const pending = (await admin.approvals.list({ status: 'pending', runId: paused.id })).data;
+      expect(pending).toHaveLength(1);
+      expect(pending[0]).toMatchObject({
+        rule: { policy: 'ask-first', ruleIndex: 0, resource: `${url}/echo/pay`, method: 'GET' },
+      });
+
+      await admin.approvals.approve(pending[0]!.id, { scope: 'once' });
+      const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed']);
+      expect(ended.status).toBe('succeeded');
+      expect(hits('/echo/pay', 'GET') - hitsBefore).toBe(1);
+      const events = await admin.runs.events(paused.id);
+      expect(events.find((event) => event.type === 'tool-result')).toMatchObject({
+        isError: false,
+        output: { status: 200 },
+      });
+      expect(events.filter((event) => event.type === 'policy-decision').map((event) => event.effect)).toEqual(
+        ['approval_required', 'approval_required'],
+      );
+    },
+  );
+
+  it.skipIf(skip)(
+    'a private host only a wildcard covers is refused at once: no approval is ever created',
+    async () => {
+      const { admin } = server();
+      const { url } = upstream();
+      const hits = (path: string, method?: string) => upstream().hits(path, method);
+      const port = new URL(url).port;
+      const hitsBefore = hits('/echo/wild');
+      // `*` matches within one host label: the second rule is what covers 127.0.0.1.
+      await admin.policies.create({
+        name: 'ask-any-host',
+        rules: [
+          { effect: 'approval_required', resource: `http://*:${port}/**`, operations: ['*'] },
+          { effect: 'approval_required', resource: `http://127.0.0.*:${port}/**`, operations: ['*'] },
+        ],
+      });
+      await admin.agents.create({
+        slug: 'wildcard-asker',
+        name: 'wildcard-asker',
+        model: 'playground/playground',
+        tools: ['http_fetch'],
+        policies: ['ask-any-host'],
+      });
+      for (const host of ['127.0.0.1', 'localhost']) {
+        const run = await admin.runs.create('wildcard-asker', {
+          input: `use http_fetch {"url":"http://${host}:${port}/echo/wild"}`,
+        });
+        expect(run.status, host).toBe('succeeded');
+        expect((await admin.approvals.list({ runId: run.id })).data, host).toEqual([]);
+        const events = await admin.runs.events(run.id);
+        expect(events.some((event) => event.type === 'approval-requested')).toBe(false);
+        expect(
+          events.filter((event) => event.type === 'policy-decision').map((event) => event.effect),
+        ).toEqual(['deny']);
+        const result = events.find((event) => event.type === 'tool-result');
+        expect(result).toMatchObject({ isError: true });
+        expect(JSON.stringify(result)).toContain('naming this exact host');
+      }
+      expect(hits('/echo/wild')).toBe(hitsBefore);
+      const audit = await admin.audit.list({ agent: 'wildcard-asker' });
+      expect(audit.data.map((entry) => entry.effect)).toEqual(['deny', 'deny']);
+    },
+  );
+});
