@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { untilStatus } from '../support/approval-agent.ts';
+import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
 import { backendNames } from '../support/backends.ts';
 import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -98,6 +98,47 @@ describe.each(backendNames)('approval_required rules and the SSRF guard on %s', 
       expect(hits('/echo/wild')).toBe(hitsBefore);
       const audit = await admin.audit.list({ agent: 'wildcard-asker' });
       expect(audit.data.map((entry) => entry.effect)).toEqual(['deny', 'deny']);
+    },
+  );
+
+  it.skipIf(skip)(
+    'a tool: approval rule asks no one when the call’s request would be refused anyway',
+    async () => {
+      const { admin } = server();
+      const { url } = upstream();
+      const hits = (path: string) => upstream().hits(path);
+      const port = new URL(url).port;
+      // http_fetch calls need approval; GETs to the upstream's exact host are allowed.
+      await approvalAgent(admin, { slug: 'tool-asker', target: url });
+      const hitsBefore = hits('/echo/refused');
+      for (const refusedUrl of [
+        `http://localhost:${port}/echo/refused`,
+        `http://127.0.0.2:${port}/echo/refused`,
+      ]) {
+        const run = await admin.runs.create('tool-asker', {
+          input: `use http_fetch {"url":"${refusedUrl}"}`,
+        });
+        expect(run.status, refusedUrl).toBe('succeeded');
+        expect((await admin.approvals.list({ runId: run.id })).data, refusedUrl).toEqual([]);
+        const events = await admin.runs.events(run.id);
+        expect(events.some((event) => event.type === 'approval-requested')).toBe(false);
+        // The tool rule's decision, then the request's refusal.
+        expect(
+          events
+            .filter((event) => event.type === 'policy-decision')
+            .map((event) => [event.resource, event.effect]),
+        ).toEqual([
+          ['tool:http_fetch', 'approval_required'],
+          [refusedUrl, 'deny'],
+        ]);
+        expect(events.find((event) => event.type === 'tool-result')).toMatchObject({ isError: true });
+      }
+      expect(hits('/echo/refused')).toBe(hitsBefore);
+      // A call whose request would be sent still waits for a human.
+      const paused = await admin.runs.create('tool-asker', {
+        input: `use http_fetch {"url":"${url}/echo/ok"}`,
+      });
+      expect(paused.status).toBe('requires_action');
     },
   );
 });

@@ -5,7 +5,7 @@ import { classifyAddress, isMetadataHostname } from './addresses.ts';
 import type { ApprovalGate } from '../approvals/approval-gate.ts';
 import { awaitApproval } from './approval.ts';
 import type { PolicyDecisionRecord, RecordDecision } from './decision-record.ts';
-import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
+import { evaluatePolicies, type NamedPolicy, type PolicyDecision } from './evaluate.ts';
 import { urlResource } from './glob.ts';
 
 export interface ResolvedAddress {
@@ -21,6 +21,12 @@ export const systemLookup: HostLookup = async (hostname) =>
     address: entry.address,
     family: entry.family === 6 ? 6 : 4,
   }));
+
+/** What every record of one request's decision shares. */
+type DecisionBase = Pick<
+  PolicyDecisionRecord,
+  'toolCallId' | 'toolName' | 'resource' | 'method' | 'policy' | 'ruleIndex'
+>;
 
 /** Why a request is made: the model's call, a redirect hop of it, or the tool's OAuth2 token request. */
 export type OutboundPurpose = 'request' | 'redirect' | 'token';
@@ -50,8 +56,40 @@ export class EgressGuard {
   ) {}
 
   async authorize(method: string, url: URL, purpose: OutboundPurpose): Promise<ResolvedAddress> {
+    const { decision, base, target } = await this.check(method, url, purpose);
+    if (decision.effect === 'approval_required') {
+      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
+      await this.record(record);
+      await awaitApproval(record, this.call.input, this.approvals);
+    } else {
+      await this.record({ ...base, effect: 'allow', reason: decision.reason });
+    }
+    return target;
+  }
+
+  /**
+   * Refuses now (recorded, as `authorize` would) a request that no approval could let through: one a
+   * rule denies, or whose address the SSRF guard refuses. Asked before a `tool:` rule pauses a call
+   * for a human. A request it lets through is not recorded: it is decided when it is sent.
+   */
+  async refuseIfUnsendable(method: string, url: URL): Promise<void> {
+    await this.check(method, url, 'request');
+  }
+
+  /**
+   * The policy decision and the checked address of a request no rule denies; a recorded refusal
+   * otherwise. The address is checked before anyone is asked: a request the SSRF guard refuses
+   * anyway must never pause a run for a human (whose approval it would then ignore). Approval is
+   * answered at once (a pause is thrown, not waited for), so the address checked here is still the
+   * one used.
+   */
+  private async check(
+    method: string,
+    url: URL,
+    purpose: OutboundPurpose,
+  ): Promise<{ decision: PolicyDecision; base: DecisionBase; target: ResolvedAddress }> {
     const decision = evaluatePolicies(this.policies, { kind: 'url', url, method, input: this.call.input });
-    const base = {
+    const base: DecisionBase = {
       toolCallId: this.call.toolCallId,
       toolName: this.call.toolName,
       resource: urlResource(url),
@@ -68,9 +106,6 @@ export class EgressGuard {
         base,
       );
     }
-    // The address is checked before anyone is asked: a request the SSRF guard refuses anyway must
-    // never pause a run for a human (whose approval it would then ignore). Approval is answered at
-    // once (a pause is thrown, not waited for), so the address checked here is still the one used.
     const target = await this.resolve(url, decision.literalHostNamed);
     if ('reason' in target) {
       await this.record({ ...base, effect: 'deny', reason: target.reason });
@@ -81,14 +116,7 @@ export class EgressGuard {
         ruleIndex: null,
       });
     }
-    if (decision.effect === 'approval_required') {
-      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
-      await this.record(record);
-      await awaitApproval(record, this.call.input, this.approvals);
-    } else {
-      await this.record({ ...base, effect: 'allow', reason: decision.reason });
-    }
-    return target;
+    return { decision, base, target };
   }
 
   /** The address to connect to when every address of the host is allowed; otherwise why not. */
