@@ -4,19 +4,22 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryDirectory } from '../support/backends.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { systemDependency } from '../support/system-dependency.ts';
 
-const chromiumPath = '/usr/bin/chromium';
+const chromiumPath = systemDependency({
+  executable: '/usr/bin/chromium',
+  install: "Debian's chromium: apt-get install chromium, as .ci/run does",
+  skips: 'the /docs browser test',
+});
 const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-describe('the /docs page in a real browser', () => {
+describe.skipIf(chromiumPath === undefined)('the /docs page in a real browser', () => {
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   const screenshotDirectory = temporaryDirectory('runyard-docs-');
 
   beforeAll(async () => {
     server = await startTestServer('sqlite');
-    // Without Chromium the test below fails (never skips): CI installs it (.ci/run).
-    if (!fs.existsSync(chromiumPath)) return;
     browser = await chromium.launch({
       executablePath: chromiumPath,
       args: [
@@ -36,11 +39,6 @@ describe('the /docs page in a real browser', () => {
   });
 
   it('renders every operation from /openapi.json offline, without console errors', async () => {
-    if (!fs.existsSync(chromiumPath)) {
-      throw new Error(
-        `${chromiumPath} does not exist: install Debian's chromium (apt-get install chromium), as .ci/run does`,
-      );
-    }
     if (browser === undefined || server === undefined) throw new Error('the browser or server did not start');
     const origin = new URL(server.url).origin;
     const context = await browser.newContext({ viewport: { width: 1280, height: 2000 } });

@@ -16,8 +16,11 @@ export interface RouteDefinition<
   operationId: string;
   method: HttpMethod;
   path: string;
-  /** The scope an API key needs; `null` for unauthenticated routes. */
-  scope: Scope | null;
+  /**
+   * The scope an API key needs; a list when any one of several will do (`['read', 'run']`: what
+   * following a run takes); `null` for unauthenticated routes. `admin` always will.
+   */
+  scope: Scope | readonly Scope[] | null;
   tag: string;
   summary: string;
   params?: Params;
@@ -37,6 +40,18 @@ export interface RouteDefinition<
    * is then `artifactContentSchema`.
    */
   binary?: true;
+}
+
+/** The scopes any one of which lets a key call a route (`admin` besides). */
+export function acceptedScopes(scope: Scope | readonly Scope[]): readonly Scope[] {
+  return typeof scope === 'string' ? [scope] : scope;
+}
+
+/** `'read'`, or `'read' or 'run'`: how messages name the scopes a route accepts. */
+export function describeScopes(scope: Scope | readonly Scope[]): string {
+  return acceptedScopes(scope)
+    .map((each) => `'${each}'`)
+    .join(' or ');
 }
 
 export function defineRoute<

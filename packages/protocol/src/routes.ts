@@ -93,6 +93,14 @@ const streamQuery = z.strictObject({
     .describe('Resume after this seq (like Last-Event-ID).'),
 });
 
+/**
+ * What following a run takes: a key with `run` scope starts runs, so it may also read them (the run,
+ * its events, its stream, its thread's messages, the artifacts its tool results name, the approvals
+ * it waits for); with `read` alone, or `admin`, too. Listing and browsing (runs, approvals, threads,
+ * agents' definitions) stay `read`.
+ */
+const followRun = ['read', 'run'] as const;
+
 export const routes = {
   // Workspaces
   createWorkspace: defineRoute({
@@ -484,7 +492,7 @@ export const routes = {
     operationId: 'listThreadMessages',
     method: 'GET',
     path: '/v1/threads/{threadId}/messages',
-    scope: 'read',
+    scope: followRun,
     tag: 'Threads',
     summary: 'The messages of a thread in order: user, assistant, tool calls and results',
     params: threadParams,
@@ -537,7 +545,7 @@ export const routes = {
     operationId: 'getRun',
     method: 'GET',
     path: '/v1/runs/{runId}',
-    scope: 'read',
+    scope: followRun,
     tag: 'Runs',
     summary: 'Get a run: status, output, error, usage and cost',
     params: runParams,
@@ -560,7 +568,7 @@ export const routes = {
     operationId: 'listRunEvents',
     method: 'GET',
     path: '/v1/runs/{runId}/events',
-    scope: 'read',
+    scope: followRun,
     tag: 'Runs',
     summary: "The run's event log after a seq",
     params: runParams,
@@ -572,7 +580,7 @@ export const routes = {
     operationId: 'streamRun',
     method: 'GET',
     path: '/v1/runs/{runId}/stream',
-    scope: 'read',
+    scope: followRun,
     tag: 'Runs',
     summary: "The run's events as Server-Sent Events; Last-Event-ID resumes; ends after run-end",
     params: runParams,
@@ -596,7 +604,7 @@ export const routes = {
     operationId: 'listRunArtifacts',
     method: 'GET',
     path: '/v1/runs/{runId}/artifacts',
-    scope: 'read',
+    scope: followRun,
     tag: 'Runs',
     summary: "The run's artifacts (whole tool responses too large for the model), oldest first",
     params: runParams,
@@ -607,7 +615,7 @@ export const routes = {
     operationId: 'getRunArtifact',
     method: 'GET',
     path: '/v1/runs/{runId}/artifacts/{artifactId}',
-    scope: 'read',
+    scope: followRun,
     tag: 'Runs',
     summary: "An artifact's bytes, with its content type",
     params: artifactParams,
@@ -782,7 +790,7 @@ export const routes = {
     operationId: 'getApproval',
     method: 'GET',
     path: '/v1/approvals/{approvalId}',
-    scope: 'read',
+    scope: followRun,
     tag: 'Approvals',
     summary: 'Get an approval',
     params: approvalParams,

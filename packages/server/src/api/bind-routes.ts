@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  acceptedScopes,
+  describeScopes,
   routes,
   type BodyOf,
   type OperationId,
@@ -76,10 +78,17 @@ async function serve(
   const caller = await services.auth.authenticate(presentedKey(request));
   rateLimiter.check(caller.keyId);
   if (route.scope !== null && !hasScope(caller, route.scope)) {
-    throw new RunyardError('PERMISSION_DENIED', `this API key lacks the '${route.scope}' scope`, {
-      requiredScope: route.scope,
-      scopes: caller.scopes,
-    });
+    const accepted = acceptedScopes(route.scope);
+    throw new RunyardError(
+      'PERMISSION_DENIED',
+      `this API key lacks the ${describeScopes(route.scope)} scope`,
+      {
+        // The first scope that would do; `acceptedScopes` lists every one when the route takes several.
+        requiredScope: accepted[0],
+        ...(accepted.length > 1 && { acceptedScopes: accepted }),
+        scopes: caller.scopes,
+      },
+    );
   }
   const params = route.params === undefined ? {} : parseOrThrow(route.params, request.params, 'path');
   const query = parseOrThrow(route.query ?? noQuery, request.query ?? {}, 'query');

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { errorBodySchema, routes, type RouteDefinition } from '@runyard/protocol';
+import {
+  acceptedScopes,
+  describeScopes,
+  errorBodySchema,
+  routes,
+  type RouteDefinition,
+} from '@runyard/protocol';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -32,7 +38,12 @@ export function buildOpenApiDocument(serverUrl?: string): JsonSchema {
         ...parameters(route.query, 'query', convert),
       ],
       responses: responses(route, convert),
-      ...(route.scope === null ? { security: [] } : { 'x-required-scope': route.scope }),
+      ...(route.scope === null
+        ? { security: [] }
+        : {
+            'x-required-scope': acceptedScopes(route.scope)[0],
+            ...(typeof route.scope !== 'string' && { 'x-accepted-scopes': route.scope }),
+          }),
     };
     if (route.body !== undefined) {
       operation.requestBody = {
@@ -128,7 +139,7 @@ function responses(
   result['400'] = errorResponse('The request is invalid; details.issues names the fields');
   if (route.scope !== null) {
     result['401'] = errorResponse('No valid API key');
-    result['403'] = errorResponse(`The key lacks the '${route.scope}' scope`);
+    result['403'] = errorResponse(`The key lacks the ${describeScopes(route.scope)} scope`);
     result['429'] = errorResponse('Rate limited; see Retry-After');
   }
   if (route.params !== undefined) result['404'] = errorResponse('Not found in this workspace');

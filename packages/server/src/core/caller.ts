@@ -1,4 +1,4 @@
-import type { Scope } from '@runyard/protocol';
+import { acceptedScopes, type Scope } from '@runyard/protocol';
 
 /** Who is calling: resolved from the API key before any service runs. */
 export interface Caller {
@@ -9,6 +9,9 @@ export interface Caller {
   isInstanceAdmin: boolean;
 }
 
-export function hasScope(caller: Pick<Caller, 'scopes'>, scope: Scope): boolean {
-  return caller.scopes.includes('admin') || caller.scopes.includes(scope);
+/** Whether the caller holds the scope, or (a list) any one of the scopes; `admin` holds every one. */
+export function hasScope(caller: Pick<Caller, 'scopes'>, scope: Scope | readonly Scope[]): boolean {
+  return (
+    caller.scopes.includes('admin') || acceptedScopes(scope).some((each) => caller.scopes.includes(each))
+  );
 }

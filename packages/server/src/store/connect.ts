@@ -70,6 +70,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
 function openSqlite(dataDir: string, exclusive: boolean): DatabaseHandle {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'runyard.db');
+  readableByOwnerOnly(file);
   const connection = new SqliteDatabase(file);
   // First: switching to WAL needs a lock that another starting process may hold for a moment.
   connection.pragma('busy_timeout = 10000');
@@ -92,6 +93,25 @@ function openSqlite(dataDir: string, exclusive: boolean): DatabaseHandle {
       await db.destroy();
     },
   };
+}
+
+/**
+ * The embedded database holds every secret's ciphertext, key hashes and run logs: like the key files,
+ * it is readable by its owner only (0600). SQLite gives the `-wal` and `-shm` files it creates the
+ * database file's mode, so creating that file 0600 before SQLite opens it covers all three. Files
+ * an earlier version created 0644 are narrowed on every start.
+ */
+function readableByOwnerOnly(file: string): void {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      fs.chmodSync(each, 0o600);
+    } catch (error) {
+      // Absent (no WAL yet), or owned by another user, who alone may narrow it: SQLite still opens it.
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw error;
+    }
+  }
 }
 
 const exclusiveLockWaitMs = 3000;

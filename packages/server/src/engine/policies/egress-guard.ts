@@ -5,7 +5,7 @@ import { classifyAddress, isMetadataHostname } from './addresses.ts';
 import type { ApprovalGate } from '../approvals/approval-gate.ts';
 import { awaitApproval } from './approval.ts';
 import type { PolicyDecisionRecord, RecordDecision } from './decision-record.ts';
-import { evaluatePolicies, type NamedPolicy } from './evaluate.ts';
+import { evaluatePolicies, type NamedPolicy, type PolicyDecision } from './evaluate.ts';
 import { urlResource } from './glob.ts';
 
 export interface ResolvedAddress {
@@ -22,6 +22,12 @@ export const systemLookup: HostLookup = async (hostname) =>
     family: entry.family === 6 ? 6 : 4,
   }));
 
+/** What every record of one request's decision shares. */
+type DecisionBase = Pick<
+  PolicyDecisionRecord,
+  'toolCallId' | 'toolName' | 'resource' | 'method' | 'policy' | 'ruleIndex'
+>;
+
 /** Why a request is made: the model's call, a redirect hop of it, or the tool's OAuth2 token request. */
 export type OutboundPurpose = 'request' | 'redirect' | 'token';
 
@@ -35,8 +41,8 @@ export interface EgressCall {
 /**
  * The egress check of one tool call, asked by `sendOutbound` before each request it sends. Decides
  * the request under the bound policies, then resolves the host and refuses metadata addresses
- * always and private ones unless an allow rule names that exact host. The address it returns is the
- * one checked: the connection is made to it, so a DNS answer that changes in between (rebinding)
+ * always and private ones unless an allow or approval_required rule names that exact host; only a
+ * request both let through may ask for approval. The address it returns is the one checked: the connection is made to it, so a DNS answer that changes in between (rebinding)
  * is never used.
  */
 export class EgressGuard {
@@ -50,8 +56,40 @@ export class EgressGuard {
   ) {}
 
   async authorize(method: string, url: URL, purpose: OutboundPurpose): Promise<ResolvedAddress> {
+    const { decision, base, target } = await this.check(method, url, purpose);
+    if (decision.effect === 'approval_required') {
+      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
+      await this.record(record);
+      await awaitApproval(record, this.call.input, this.approvals);
+    } else {
+      await this.record({ ...base, effect: 'allow', reason: decision.reason });
+    }
+    return target;
+  }
+
+  /**
+   * Refuses now (recorded, as `authorize` would) a request that no approval could let through: one a
+   * rule denies, or whose address the SSRF guard refuses. Asked before a `tool:` rule pauses a call
+   * for a human. A request it lets through is not recorded: it is decided when it is sent.
+   */
+  async refuseIfUnsendable(method: string, url: URL): Promise<void> {
+    await this.check(method, url, 'request');
+  }
+
+  /**
+   * The policy decision and the checked address of a request no rule denies; a recorded refusal
+   * otherwise. The address is checked before anyone is asked: a request the SSRF guard refuses
+   * anyway must never pause a run for a human (whose approval it would then ignore). Approval is
+   * answered at once (a pause is thrown, not waited for), so the address checked here is still the
+   * one used.
+   */
+  private async check(
+    method: string,
+    url: URL,
+    purpose: OutboundPurpose,
+  ): Promise<{ decision: PolicyDecision; base: DecisionBase; target: ResolvedAddress }> {
     const decision = evaluatePolicies(this.policies, { kind: 'url', url, method, input: this.call.input });
-    const base = {
+    const base: DecisionBase = {
       toolCallId: this.call.toolCallId,
       toolName: this.call.toolName,
       resource: urlResource(url),
@@ -68,12 +106,7 @@ export class EgressGuard {
         base,
       );
     }
-    if (decision.effect === 'approval_required') {
-      const record: PolicyDecisionRecord = { ...base, effect: 'approval_required', reason: decision.reason };
-      await this.record(record);
-      await awaitApproval(record, this.call.input, this.approvals);
-    }
-    const target = await this.resolve(url, decision.literalHostAllowed);
+    const target = await this.resolve(url, decision.literalHostNamed);
     if ('reason' in target) {
       await this.record({ ...base, effect: 'deny', reason: target.reason });
       // The address was refused, not by a rule: no rule is reported even when one allowed the URL.
@@ -83,15 +116,11 @@ export class EgressGuard {
         ruleIndex: null,
       });
     }
-    if (decision.effect === 'allow') await this.record({ ...base, effect: 'allow', reason: decision.reason });
-    return target;
+    return { decision, base, target };
   }
 
   /** The address to connect to when every address of the host is allowed; otherwise why not. */
-  private async resolve(
-    url: URL,
-    literalHostAllowed: boolean,
-  ): Promise<ResolvedAddress | { reason: string }> {
+  private async resolve(url: URL, literalHostNamed: boolean): Promise<ResolvedAddress | { reason: string }> {
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     if (isMetadataHostname(hostname)) return { reason: `${hostname} is a cloud metadata endpoint` };
     let addresses: ResolvedAddress[];
@@ -114,11 +143,11 @@ export class EgressGuard {
     for (const { address } of addresses) {
       const kind = classifyAddress(address);
       if (kind === 'metadata') return { reason: `${hostname} resolves to a cloud metadata address` };
-      if (kind === 'private' && !literalHostAllowed) {
+      if (kind === 'private' && !literalHostNamed) {
         return {
           reason:
             `${hostname} resolves to a private, loopback or link-local address; ` +
-            'only an allow rule naming this exact host reaches it',
+            'only an allow or approval_required rule naming this exact host reaches it',
         };
       }
     }

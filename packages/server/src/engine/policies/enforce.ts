@@ -60,7 +60,6 @@ export function enforcePolicies(
           { resource: toolRecord.resource, policy: decision.policy, ruleIndex: decision.ruleIndex },
         );
       }
-      if (decision.effect === 'approval_required') await awaitApproval(toolRecord, input, context.approvals);
       const egress = new EgressGuard(
         policies,
         { toolName: tool.name, toolCallId: context.toolCallId, input },
@@ -68,6 +67,12 @@ export function enforcePolicies(
         lookup,
         context.approvals,
       );
+      if (decision.effect === 'approval_required') {
+        // No one is asked to approve a call whose first request would be refused anyway.
+        const planned = network ? tool.plannedRequest?.(input) : undefined;
+        if (planned !== undefined) await egress.refuseIfUnsendable(planned.method, planned.url);
+        await awaitApproval(toolRecord, input, context.approvals);
+      }
       return tool.execute(input, { ...context, egress });
     },
   };

@@ -83,12 +83,21 @@ describe('the policy decision matrix', () => {
     expect(check([{ path: 'n', op: 'gte', value: 5 }], { n: 5 })).toBe('allow');
   });
 
-  it('marks an allow rule naming the exact host', () => {
+  it('marks an allow or approval_required rule naming the exact host, never a deny or a wildcard', () => {
     const loopback = [
       { name: 'l', rules: [rule('allow', 'http://127.0.0.1:4321/**'), rule('allow', 'http://*:4321/**')] },
     ];
-    expect(evaluatePolicies(loopback, url('http://127.0.0.1:4321/x')).literalHostAllowed).toBe(true);
-    expect(evaluatePolicies(loopback, url('http://localhost:4321/x')).literalHostAllowed).toBe(false);
+    expect(evaluatePolicies(loopback, url('http://127.0.0.1:4321/x')).literalHostNamed).toBe(true);
+    expect(evaluatePolicies(loopback, url('http://localhost:4321/x')).literalHostNamed).toBe(false);
+    const approval = [{ name: 'a', rules: [rule('approval_required', 'http://127.0.0.1:4321/**')] }];
+    expect(evaluatePolicies(approval, url('http://127.0.0.1:4321/x'))).toMatchObject({
+      effect: 'approval_required',
+      literalHostNamed: true,
+    });
+    const wildcardApproval = [{ name: 'w', rules: [rule('approval_required', 'http://*:4321/**')] }];
+    expect(evaluatePolicies(wildcardApproval, url('http://127.0.0.1:4321/x')).literalHostNamed).toBe(false);
+    const denied = [{ name: 'd', rules: [rule('deny', 'http://127.0.0.1:4321/**')] }];
+    expect(evaluatePolicies(denied, url('http://127.0.0.1:4321/x')).literalHostNamed).toBe(false);
   });
 });
 

@@ -19,8 +19,12 @@ export interface PolicyDecision {
   ruleIndex: number | null;
   /** No rule matched. */
   defaulted: boolean;
-  /** Some matching allow rule names the request's host without wildcards (the SSRF guard's exception). */
-  literalHostAllowed: boolean;
+  /**
+   * Some matching allow or approval_required rule names the request's host without wildcards: the
+   * SSRF guard's exception for private space. An approval_required rule counts too, or a request a
+   * human approved would still be refused.
+   */
+  literalHostNamed: boolean;
   reason: string;
 }
 
@@ -52,10 +56,10 @@ export function evaluatePolicies(policies: readonly NamedPolicy[], request: Poli
         matches.push({ effect: rule.effect, policy: policy.name, ruleIndex, rule });
     });
   }
-  const literalHostAllowed =
+  const literalHostNamed =
     request.kind === 'url' &&
     matches.some(
-      (match) => match.effect === 'allow' && urlGlob(match.rule.resource).literalHost === request.url.host,
+      (match) => match.effect !== 'deny' && urlGlob(match.rule.resource).literalHost === request.url.host,
     );
   for (const effect of precedence) {
     const winner = matches.find((match) => match.effect === effect);
@@ -65,7 +69,7 @@ export function evaluatePolicies(policies: readonly NamedPolicy[], request: Poli
         policy: winner.policy,
         ruleIndex: winner.ruleIndex,
         defaulted: false,
-        literalHostAllowed,
+        literalHostNamed,
         reason: `rule ${winner.ruleIndex} of policy '${winner.policy}' (${winner.rule.resource})`,
       };
     }
@@ -76,7 +80,7 @@ export function evaluatePolicies(policies: readonly NamedPolicy[], request: Poli
       policy: null,
       ruleIndex: null,
       defaulted: true,
-      literalHostAllowed: false,
+      literalHostNamed: false,
       reason: 'no rule allows this request (network access is denied by default)',
     };
   }
@@ -85,7 +89,7 @@ export function evaluatePolicies(policies: readonly NamedPolicy[], request: Poli
     policy: null,
     ruleIndex: null,
     defaulted: true,
-    literalHostAllowed: false,
+    literalHostNamed: false,
     reason: request.network
       ? 'no tool rule matched; each request is decided on its own'
       : 'no rule matched; local tools are allowed by default',

@@ -16,6 +16,21 @@ const maxRedirects = 5;
  * again by `sendOutbound`), HTML reduced to text, other text as is, at most 100 000 bytes of it
  * (then a truncation marker), 15 s for the whole fetch. Sends no credentials and no cookies.
  */
+/** The URL `http_fetch` GETs for this input (its fragment dropped); invalid-input when there is none. */
+function fetchedUrl(input: unknown): URL {
+  let url: URL;
+  try {
+    url = new URL((input as { url: string }).url);
+  } catch {
+    throw new ToolError('invalid-input', 'url: is not a valid URL');
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+    throw new ToolError('invalid-input', 'url: must be an http(s) URL without credentials');
+  }
+  url.hash = '';
+  return url;
+}
+
 export const httpFetchTool: Tool = {
   name: 'http_fetch',
   description: 'Fetches a web page or text document by URL (GET) and returns its readable text.',
@@ -26,21 +41,15 @@ export const httpFetchTool: Tool = {
     additionalProperties: false,
   },
   network: true,
-  execute: async (input, context) => {
-    let url: URL;
+  plannedRequest: (input) => {
     try {
-      url = new URL((input as { url: string }).url);
+      return { method: 'GET', url: fetchedUrl(input) };
     } catch {
-      throw new ToolError('invalid-input', 'url: is not a valid URL');
+      return undefined;
     }
-    if (
-      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-      url.username !== '' ||
-      url.password !== ''
-    ) {
-      throw new ToolError('invalid-input', 'url: must be an http(s) URL without credentials');
-    }
-    url.hash = '';
+  },
+  execute: async (input, context) => {
+    let url = fetchedUrl(input);
     const attempt = abortScope(context.signal, httpFetchTimeoutMs);
     const signal = attempt.signal;
     const egress = context.egress ?? noEgress;

@@ -47,6 +47,14 @@ export function createHttpTool(operation: HttpOperation, source: CredentialSourc
     description: operation.description,
     inputSchema: operation.plan.modelSchema,
     network: true,
+    plannedRequest: (input) => {
+      try {
+        const { url } = placeInput(operation.plan, operation.baseUrl, input as Record<string, unknown>);
+        return { method: operation.plan.method, url };
+      } catch {
+        return undefined;
+      }
+    },
     execute: (input, context) =>
       callHttp(
         operation,

@@ -125,5 +125,11 @@ export interface Tool {
   inputSchema: Record<string, unknown>;
   /** Sends requests over the network (http, http_fetch, mcp over http): denied unless a policy allows them. */
   network?: boolean;
+  /**
+   * The request a call with this input sends first, when the input alone tells it (undefined when
+   * it does not, or the input is invalid): checked before a `tool:` rule asks a human to approve the
+   * call, so that no one approves a call whose request would then be refused.
+   */
+  plannedRequest?(input: unknown): { method: string; url: URL } | undefined;
   execute(input: unknown, context: ToolContext): Promise<unknown>;
 }
