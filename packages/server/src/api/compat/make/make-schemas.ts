@@ -94,10 +94,12 @@ export const updateMakeAgentSchema = z.strictObject({
 export type UpdateMakeAgent = z.infer<typeof updateMakeAgentSchema>;
 
 export const runMakeAgentSchema = z.strictObject({
+  /** Absent: the agent runs on its thread as it stands (Make documents only threadId and callbackUrl). */
   messages: z
     .array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().max(1_000_000) }))
     .min(1)
-    .max(1000),
+    .max(1000)
+    .optional(),
   /** Any string the client chooses; the same string continues the same conversation. */
   threadId: z.string().min(1).max(500).optional(),
   callbackUrl: z
