@@ -89,6 +89,10 @@ const table: Record<string, readonly Exercise[]> = {
   ],
   listWorkspaces: [{ expect: { outcome: 'list-excludes', foreignIds: (a) => [a.workspaceA] } }],
   getWorkspace: [{ params: (a) => ({ workspaceId: a.workspaceA }), expect: notFound }],
+  updateWorkspace: [
+    { params: (a) => ({ workspaceId: a.workspaceA }), body: () => ({ teamId: 4242 }), expect: notFound },
+    { params: (a) => ({ workspaceId: a.workspaceA }), body: () => ({}), expect: notFound },
+  ],
 
   createApiKey: [
     { body: (a) => ({ name: 'into-a', scopes: ['admin'], workspaceId: a.workspaceA }), expect: notFound },
@@ -141,6 +145,7 @@ const table: Record<string, readonly Exercise[]> = {
   updateProvider: [
     { params: (a) => ({ name: a.providerName }), body: () => ({ models: ['stolen'] }), expect: notFound },
     { params: (a) => ({ name: a.providerName }), body: () => ({ apiKey: null }), expect: notFound },
+    { params: (a) => ({ name: a.providerName }), body: () => ({ number: 77 }), expect: notFound },
   ],
   deleteProvider: [{ params: (a) => ({ name: a.providerName }), expect: notFound }],
   testProvider: [

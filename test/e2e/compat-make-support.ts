@@ -20,7 +20,8 @@ export interface MakeCall {
   headers?: Record<string, string>;
 }
 
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** An RFC 9562 uuid as a strict validator checks it: version 1–8 and the variant bits `10`. */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 /** A plain fetch client of /compat/make, as a Make user would write one: base URL and key changed. */
 export function makeClient(server: TestServer, key: string = server.adminKey) {
@@ -43,9 +44,41 @@ export function makeClient(server: TestServer, key: string = server.adminKey) {
     });
     const text = await response.text();
     let body: unknown = text;
-    if ((response.headers.get('content-type') ?? '').startsWith('application/json')) body = JSON.parse(text);
+    const contentType = response.headers.get('content-type') ?? '';
+    if (contentType.startsWith('application/json')) body = JSON.parse(text);
+    // Every id a Make client is told, in every answer and stream event, is a strict RFC 9562 uuid.
+    expectUuidIds(body, `${method} ${path}`);
+    if (contentType.startsWith('text/event-stream')) {
+      for (const event of parseSse(text)) {
+        expect(event.id, `the SSE id of ${method} ${path}`).toMatch(uuidPattern);
+        expectUuidIds(event.data, `an event of ${method} ${path}`);
+      }
+    }
+    for (const header of ['x-agent-iteration-id', 'x-thread-id']) {
+      const value = response.headers.get(header);
+      if (value !== null) expect(value, header).toMatch(uuidPattern);
+    }
     return { status: response.status, headers: response.headers, body, text };
   };
+}
+
+/**
+ * Every string under a key `id` or `…Id` (agentId, threadId, lastAgentIterationId, …) is a strict
+ * uuid; numeric ids (teamId, makeConnectionId) are Make's integers and are left alone.
+ */
+export function expectUuidIds(value: unknown, where: string): void {
+  if (Array.isArray(value)) {
+    for (const item of value) expectUuidIds(item, where);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, item] of Object.entries(value)) {
+    if ((key === 'id' || key.endsWith('Id')) && typeof item === 'string') {
+      expect(item, `${key} in ${where}`).toMatch(uuidPattern);
+    } else if (key !== 'schema' && key !== 'outputParser') {
+      expectUuidIds(item, where);
+    }
+  }
 }
 
 /** Make's error shape: `{message, code: "SC<status>", detail}`, as JSON. */

@@ -393,7 +393,6 @@ describe.each(backendNames)('the Make AI Agents surface: agents on %s', (backend
       ['PATCH', `${agents}/${id}`, { body: { makeConnectionId: 1 } }, 400],
       ['PATCH', `${agents}/${id}`, { body: { teamId: 5 } }, 400],
       ['PATCH', `${agents}/${id}`, { body: { defaultModel: '' } }, 400],
-      ['POST', run, { body: {} }, 400],
       ['POST', run, { body: { messages: [] } }, 400],
       ['POST', run, { body: { messages: [{ role: 'robot', content: 'hi' }] } }, 400],
       ['POST', run, { body: { messages: [{ role: 'user' }] } }, 400],

@@ -35,15 +35,16 @@ const providerPricesSchema = z
     'must not price a model twice (names compare case-insensitively)',
   );
 
+/** A provider's number: Make's connection ids are 32-bit integers, and so is the column. */
+const providerNumberSchema = z.number().int().positive().max(2_147_483_647);
+
 export const providerSchema = z
   .object({
     id: idSchema('provider'),
     name: z.string(),
-    number: z
-      .number()
-      .int()
-      .positive()
-      .describe('A stable integer, unique in the workspace: the makeConnectionId of the Make surface.'),
+    number: providerNumberSchema.describe(
+      'A stable integer, unique in the workspace: the makeConnectionId of the Make surface.',
+    ),
     kind: providerKindSchema,
     baseUrl: z.string().nullable(),
     apiKey: secretReferenceSchema.nullable(),
@@ -81,6 +82,9 @@ export const createProviderSchema = z
     requestsPerMinute: providerFields.requestsPerMinute.optional(),
     api: providerFields.api.optional(),
     prices: providerFields.prices.optional(),
+    number: providerNumberSchema
+      .optional()
+      .describe('Default: the highest in the workspace plus one. Set it to keep a Make makeConnectionId.'),
   })
   .meta({ id: 'CreateProvider' });
 export type CreateProvider = z.infer<typeof createProviderSchema>;
@@ -95,6 +99,9 @@ export const updateProviderSchema = z
     api: providerFields.api.nullable().optional(),
     /** Replaces every override; {} removes them. */
     prices: providerFields.prices.optional(),
+    number: providerNumberSchema
+      .optional()
+      .describe('A new number, unique in the workspace (the only change a built-in provider takes).'),
   })
   .meta({ id: 'UpdateProvider' });
 export type UpdateProvider = z.infer<typeof updateProviderSchema>;

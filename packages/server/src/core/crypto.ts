@@ -86,6 +86,16 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/**
+ * The callback signing secret of a run started by a client that cannot send one (Make's run body
+ * has no such field): hex HMAC-SHA256 keyed with the API key the client called with, over a fixed
+ * label. The client computes it from the key it already holds; the key itself is never stored, and
+ * the secret (sealed on the run like any `callbackSecret`) does not reveal it.
+ */
+export function callbackSecretOfApiKey(key: string): string {
+  return createHmac('sha256', key).update('runyard/callback-secret', 'utf8').digest('hex');
+}
+
 export function apiKeyPrefix(key: string): string {
   return key.slice(0, 10);
 }

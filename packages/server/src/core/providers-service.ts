@@ -55,6 +55,7 @@ export class ProvidersService {
       builtIn: false,
       createdAt: now,
       updatedAt: now,
+      ...(input.number !== undefined && { number: input.number }),
     };
     await this.check(caller.workspaceId, provider);
     for (let attempt = 1; ; attempt += 1) {
@@ -62,12 +63,21 @@ export class ProvidersService {
         return await this.store.providers.create(caller.workspaceId, provider);
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        // The name or the number was taken: only a taken name is the caller's conflict.
+        // The name or the number was taken: a taken name, or a number the caller chose, is the
+        // caller's conflict; a number picked here is picked again.
         if ((await this.store.providers.get(caller.workspaceId, input.name)) !== undefined) {
           throw conflict(`a provider named '${input.name}' already exists`, { name: input.name });
         }
+        if (input.number !== undefined) await this.assertNumberFree(caller, input.number);
         if (attempt >= maxCreateAttempts) throw conflict('providers kept being created meanwhile; try again');
       }
+    }
+  }
+
+  private async assertNumberFree(caller: Caller, number: number): Promise<void> {
+    const holder = await this.store.providers.getByNumber(caller.workspaceId, number);
+    if (holder !== undefined) {
+      throw conflict(`number ${number} belongs to provider '${holder.name}'`, { number, name: holder.name });
     }
   }
 
@@ -108,7 +118,10 @@ export class ProvidersService {
 
   async update(caller: Caller, name: string, change: UpdateProvider): Promise<Provider> {
     const current = await this.get(caller, name);
-    if (current.builtIn) throw conflict(`the built-in provider '${name}' cannot be changed`, { name });
+    const { number, ...settings } = change;
+    if (current.builtIn && Object.values(settings).some((value) => value !== undefined)) {
+      throw conflict(`the built-in provider '${name}' cannot be changed (only its number)`, { name });
+    }
     const next: Provider = {
       ...current,
       ...(change.baseUrl !== undefined && { baseUrl: change.baseUrl }),
@@ -117,10 +130,17 @@ export class ProvidersService {
       ...(change.requestsPerMinute !== undefined && { requestsPerMinute: change.requestsPerMinute }),
       ...(change.api !== undefined && { api: change.api ?? (current.kind === 'openai' ? 'chat' : null) }),
       ...(change.prices !== undefined && { prices: change.prices }),
+      ...(number !== undefined && { number }),
       updatedAt: nowIso(),
     };
     await this.check(caller.workspaceId, next);
-    return this.store.providers.replace(caller.workspaceId, next);
+    try {
+      return await this.store.providers.replace(caller.workspaceId, next);
+    } catch (error) {
+      if (!isUniqueViolation(error) || number === undefined) throw error;
+      await this.assertNumberFree(caller, number);
+      throw conflict(`number ${number} was taken meanwhile; try again`, { number });
+    }
   }
 
   async delete(caller: Caller, name: string): Promise<void> {

@@ -51,6 +51,8 @@ export interface RunCreateOptions {
   settings?: RunSettingsOverride;
   /** The shape of the body POSTed to `callbackUrl` (absent: the Runyard run). */
   callbackBody?: CallbackBodyFormat;
+  /** Append `Current time (ISO): <the run's createdAt>` to the instructions the model gets. */
+  instructionsTime?: boolean;
 }
 
 /** Events after which a waiting caller gets the run: its end, or its pause. */
@@ -114,6 +116,7 @@ export class RunsService {
         stateless: input.stateless === true,
         ...(settings !== undefined && { settings }),
         ...(options.callbackBody !== undefined && { callbackBody: options.callbackBody }),
+        ...(options.instructionsTime === true && { instructionsTime: true as const }),
       },
       callbackUrl: input.callbackUrl ?? null,
       callbackSecret:

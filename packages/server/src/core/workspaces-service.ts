@@ -1,6 +1,6 @@
-import type { Workspace } from '@runyard/protocol';
+import type { UpdateWorkspace, Workspace } from '@runyard/protocol';
 import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
-import { RunyardError, notFound } from '../shared/errors.ts';
+import { RunyardError, conflict, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -38,6 +38,31 @@ export class WorkspacesService {
       caller.isInstanceAdmin || id === caller.workspaceId ? await this.store.workspaces.get(id) : undefined;
     if (workspace === undefined) throw notFound('workspace', id);
     return workspace;
+  }
+
+  /**
+   * Sets the Make `teamId`, so a Make client keeps its own after moving over. Only an instance
+   * administrator may: team ids are unique in the instance, so a taken one (409) tells that another
+   * workspace has it, which no workspace's own admin may learn.
+   */
+  async update(caller: Caller, id: string, change: UpdateWorkspace): Promise<Workspace> {
+    const current = await this.get(caller, id);
+    if (change.teamId === undefined || change.teamId === current.teamId) return current;
+    if (!caller.isInstanceAdmin) {
+      throw new RunyardError(
+        'PERMISSION_DENIED',
+        'only an admin key of the default workspace can change a teamId',
+        { requiredScope: 'admin', instanceAdmin: true },
+      );
+    }
+    try {
+      const updated = await this.store.workspaces.setTeamId(id, change.teamId);
+      if (updated === undefined) throw notFound('workspace', id);
+      return updated;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      throw conflict(`teamId ${change.teamId} belongs to another workspace`, { teamId: change.teamId });
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AgentConfig, Run, Usage } from '@runyard/protocol';
 import type { EventBus } from '../../events/event-bus.ts';
+import { instructionsWithTime } from '../../shared/instructions-time.ts';
 import type { RunRecord, Store } from '../../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from '../loop/agent-loop.ts';
 import { abortScope } from '../abort-scope.ts';
@@ -141,7 +142,10 @@ export async function executeRun(
         ),
         workspaceId: claimed.workspaceId,
         runId: claimed.id,
-        instructions: config.instructions,
+        instructions:
+          claimed.options.instructionsTime === true
+            ? instructionsWithTime(config.instructions, claimed.createdAt)
+            : config.instructions,
         messages: conversation.messages,
         summary: conversation.summary,
         journal: readJournal(events),

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ModelPrice, Provider, ProviderApi, ProviderKind } from '@runyard/protocol';
 import type { Database, ProviderTable } from '../schema.ts';
+import { nextNumber } from '../next-number.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
 import { PreparedQuery } from './prepared-query.ts';
 import type { SecretRecord } from './secrets.ts';
@@ -99,7 +100,7 @@ export class ProviderRepository {
   async create(workspaceId: string, provider: NewProvider): Promise<Provider> {
     const created: Provider = {
       ...provider,
-      number: provider.number ?? (await this.nextNumber(workspaceId)),
+      number: provider.number ?? (await nextNumber(this.db, 'providers', 'number', workspaceId)),
     };
     await this.db.insertInto('providers').values(toRow(workspaceId, created)).execute();
     return created;
@@ -113,15 +114,6 @@ export class ProviderRepository {
       .where('number', '=', number)
       .executeTakeFirst();
     return row && toProvider(row);
-  }
-
-  private async nextNumber(workspaceId: string): Promise<number> {
-    const highest = await this.db
-      .selectFrom('providers')
-      .select((eb) => eb.fn.max('number').as('highest'))
-      .where('workspace_id', '=', workspaceId)
-      .executeTakeFirst();
-    return Number(highest?.highest ?? 0) + 1;
   }
 
   async get(workspaceId: string, name: string): Promise<Provider | undefined> {
@@ -170,8 +162,8 @@ export class ProviderRepository {
       id: _id,
       workspace_id: _workspace,
       created_at: _created,
-      // The number never changes: Make clients keep it as their connection id.
-      number: _number,
+      // The number changes only when asked (a Make client's connection id is kept as it is); a
+      // number another provider of the workspace has fails as a unique violation.
       ...changes
     } = toRow(workspaceId, provider);
     await this.db

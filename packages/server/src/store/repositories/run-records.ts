@@ -21,12 +21,17 @@ export interface RunOptions {
   settings?: RunSettingsOverride;
   /** How the callback body is rendered (engine/callbacks/callback-bodies.ts); absent: the Runyard run JSON. */
   callbackBody?: CallbackBodyFormat;
+  /**
+   * The model gets `Current time (ISO): <createdAt>` after the instructions (Make's system prompt,
+   * shared/instructions-time.ts). The run's creation time, so every attempt sends the same prompt.
+   */
+  instructionsTime?: true;
 }
 
 /** A compat surface's callback body: Make's run result, naming the thread as its client does. */
 export interface CallbackBodyFormat {
   format: 'make';
-  /** The client's own name for the thread; absent: our thread id as a uuid. */
+  /** The thread as the client was told it (its own uuid); absent: our thread id as a uuid. */
   threadId?: string;
 }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Workspace } from '@runyard/protocol';
 import type { Database, WorkspaceTable } from '../schema.ts';
+import { nextNumber } from '../next-number.ts';
 import { paginate, type Page, type PageRequest } from '../pagination.ts';
 
 const toWorkspace = (row: WorkspaceTable): Workspace => ({
@@ -13,16 +14,12 @@ const toWorkspace = (row: WorkspaceTable): Workspace => ({
 export class WorkspaceRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** teamId is the next integer; the unique constraint turns a concurrent duplicate into a retryable conflict. */
+  /** teamId is the next free integer (next-number.ts); the unique constraint turns a concurrent duplicate into a retryable conflict. */
   async create(input: { id: string; name: string; createdAt: string }): Promise<Workspace> {
-    const highest = await this.db
-      .selectFrom('workspaces')
-      .select((eb) => eb.fn.max('team_id').as('highest'))
-      .executeTakeFirst();
     const row: WorkspaceTable = {
       id: input.id,
       name: input.name,
-      team_id: Number(highest?.highest ?? 0) + 1,
+      team_id: await nextNumber(this.db, 'workspaces', 'team_id'),
       created_at: input.createdAt,
     };
     await this.db.insertInto('workspaces').values(row).execute();
@@ -32,6 +29,12 @@ export class WorkspaceRepository {
   async get(id: string): Promise<Workspace | undefined> {
     const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toWorkspace(row);
+  }
+
+  /** Undefined when no such workspace; a teamId another workspace has fails as a unique violation. */
+  async setTeamId(id: string, teamId: number): Promise<Workspace | undefined> {
+    await this.db.updateTable('workspaces').set({ team_id: teamId }).where('id', '=', id).execute();
+    return this.get(id);
   }
 
   async first(): Promise<Workspace | undefined> {

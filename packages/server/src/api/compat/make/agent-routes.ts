@@ -6,7 +6,8 @@ import type { Services } from '../../../core/services.ts';
 import { RunyardError, invalidField, notFound } from '../../../shared/errors.ts';
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
 import { parseOrThrow } from '../../validation.ts';
-import { agentReference, assertSameTeam, makeContext, unlessNotFound } from './make-request.ts';
+import { agentByClientId } from './client-ids.ts';
+import { assertSameTeam, makeContext, unlessNotFound } from './make-request.ts';
 import {
   createMakeAgentSchema,
   toOutputParser,
@@ -189,7 +190,7 @@ export function registerAgentRoutes(instance: FastifyInstance, services: Service
 
   instance.get<{ Params: AgentParams }>('/ai-agents/v1/agents/:agentId', async (request) => {
     const { caller, teamId } = await makeContext(services, request, 'read');
-    const agent = await services.agents.get(caller, agentReference(request.params.agentId));
+    const agent = await agentByClientId(services, caller, request.params.agentId);
     return toMakeAgent(agent, teamId, await providerOf(services, caller, agent));
   });
 
@@ -198,7 +199,7 @@ export function registerAgentRoutes(instance: FastifyInstance, services: Service
     const body = parseOrThrow(updateMakeAgentSchema, request.body ?? {}, 'body');
     assertSameTeam(context, body.teamId);
     const { caller } = context;
-    const agent = await services.agents.get(caller, agentReference(request.params.agentId));
+    const agent = await agentByClientId(services, caller, request.params.agentId);
     const change: UpdateAgent = {};
     if (body.name !== undefined) change.name = body.name;
     if (body.systemPrompt !== undefined) change.instructions = body.systemPrompt;
@@ -214,7 +215,7 @@ export function registerAgentRoutes(instance: FastifyInstance, services: Service
 
   instance.delete<{ Params: AgentParams }>('/ai-agents/v1/agents/:agentId', async (request, reply) => {
     const { caller } = await makeContext(services, request, 'write');
-    const agent = await services.agents.get(caller, agentReference(request.params.agentId));
+    const agent = await agentByClientId(services, caller, request.params.agentId);
     await services.agents.delete(caller, agent.id);
     return reply.code(204).send();
   });

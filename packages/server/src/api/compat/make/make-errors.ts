@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { MakeErrorBody } from '../../../engine/callbacks/callback-bodies.ts';
+import type { MakeErrorBody } from '../../../shared/make-wire-format.ts';
 import { RunyardError } from '../../../shared/errors.ts';
 
 /**

@@ -17,7 +17,7 @@ function headerValue(request: FastifyRequest, name: string): string | undefined 
 }
 
 /** Make sends `Authorization: Token <key>`; `Bearer <key>` and `x-api-key` work too. */
-function presentedKey(request: FastifyRequest): string | undefined {
+export function presentedKey(request: FastifyRequest): string | undefined {
   const authorization = headerValue(request, 'authorization');
   if (authorization !== undefined) return /^(?:Token|Bearer)\s+(\S+)\s*$/i.exec(authorization)?.[1];
   return headerValue(request, 'x-api-key');

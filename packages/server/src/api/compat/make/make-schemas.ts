@@ -71,12 +71,13 @@ const nameField = z.string().trim().min(1).max(200);
 const systemPromptField = z.string().min(1).max(200_000);
 /** A model of the connection (`gpt-4o`) or a full reference (`openai/gpt-4o`). */
 const defaultModelField = z.string().min(1).max(300).regex(/^\S+$/, 'must not contain spaces');
-const teamIdField = z.number().int().positive();
+/** Make's ids are 32-bit integers (so are the columns that keep them). */
+const teamIdField = z.number().int().positive().max(2_147_483_647);
 
 export const createMakeAgentSchema = z.strictObject({
   name: nameField,
   teamId: teamIdField,
-  makeConnectionId: z.number().int().positive(),
+  makeConnectionId: z.number().int().positive().max(2_147_483_647),
   defaultModel: defaultModelField,
   systemPrompt: systemPromptField,
   outputParserFormat: outputParserFormatSchema.optional(),
@@ -94,10 +95,12 @@ export const updateMakeAgentSchema = z.strictObject({
 export type UpdateMakeAgent = z.infer<typeof updateMakeAgentSchema>;
 
 export const runMakeAgentSchema = z.strictObject({
+  /** Absent: the agent runs on its thread as it stands (Make documents only threadId and callbackUrl). */
   messages: z
     .array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().max(1_000_000) }))
     .min(1)
-    .max(1000),
+    .max(1000)
+    .optional(),
   /** Any string the client chooses; the same string continues the same conversation. */
   threadId: z.string().min(1).max(500).optional(),
   callbackUrl: z

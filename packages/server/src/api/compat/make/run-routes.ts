@@ -1,53 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isFinalRunStatus, isId, type Run, type RunMode } from '@runyard/protocol';
+import { isFinalRunStatus, type Run, type RunMode } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
+import { callbackSecretOfApiKey } from '../../../core/crypto.ts';
 import type { Services } from '../../../core/services.ts';
+import { RunyardError } from '../../../shared/errors.ts';
+import { idToUuid } from '../../../shared/id-uuid-codec.ts';
+import { instructionsWithTime } from '../../../shared/instructions-time.ts';
 import {
   makeRunError,
   makeRunResult,
+  makeThreadId,
   type MakeRunResult,
-} from '../../../engine/callbacks/callback-bodies.ts';
-import { RunyardError } from '../../../shared/errors.ts';
-import { idToUuid, isUuidShaped, uuidToId } from '../../../shared/id-uuid-codec.ts';
+} from '../../../shared/make-wire-format.ts';
 import { parseOrThrow } from '../../validation.ts';
+import { agentByClientId, resolveThread } from './client-ids.ts';
 import { MakeError, runFailureStatus } from './make-errors.ts';
-import { agentReference, makeContext, unlessNotFound } from './make-request.ts';
+import { makeContext, presentedKey } from './make-request.ts';
 import { runMakeAgentSchema } from './make-schemas.ts';
 import { makeSteps, sendMakeSteps } from './step-stream.ts';
 
 interface AgentParams {
   agentId: string;
-}
-
-/** Our thread for a Make `threadId`, and the string to answer with (the client's own, if any). */
-interface ResolvedThread {
-  threadId: string | undefined;
-  clientThreadId: string | undefined;
-}
-
-/**
- * A `threadId` that is one of our threads (as a uuid we answered with before, or as `thr_…`) is
- * that thread; any other string is a name the client chose, mapped to a thread of its own.
- */
-async function resolveThread(
-  services: Services,
-  caller: Caller,
-  threadId: string | undefined,
-): Promise<ResolvedThread> {
-  if (threadId === undefined) return { threadId: undefined, clientThreadId: undefined };
-  const own = isUuidShaped(threadId)
-    ? uuidToId('thread', threadId)
-    : isId('thread', threadId)
-      ? threadId
-      : undefined;
-  if (own !== undefined) {
-    const exists = (await unlessNotFound(services.threads.get(caller, own))) !== undefined;
-    if (exists) return { threadId: own, clientThreadId: threadId };
-  }
-  return {
-    threadId: await services.threads.resolveExternal(caller, 'make', threadId),
-    clientThreadId: threadId,
-  };
 }
 
 /** Closed when the client goes away: waiting or streaming stops, the run goes on. */
@@ -59,7 +32,9 @@ function disconnectSignal(reply: FastifyReply): AbortSignal {
 
 /**
  * Starts the run on the agent's newest version: a Make agent has no environments, so every
- * write is live at once (`environment: 'draft'`).
+ * write is live at once (`environment: 'draft'`). Without `messages` the run's input is empty: the
+ * model gets the instructions and the thread's history as it stands (on a new thread, the
+ * instructions alone). Like Make's agents, the model gets the run's time after the instructions.
  */
 async function startRun(
   services: Services,
@@ -69,31 +44,34 @@ async function startRun(
   const { caller } = await makeContext(services, request, 'run');
   const body = parseOrThrow(runMakeAgentSchema, request.body ?? {}, 'body');
   // The agent first: an unknown agent must not leave a new thread behind.
-  const agent = await services.agents.get(caller, agentReference(request.params.agentId));
+  const agent = await agentByClientId(services, caller, request.params.agentId);
   const thread = await resolveThread(services, caller, body.threadId);
-  const hasCallback = body.callbackUrl !== undefined;
+  const callbackUrl = body.callbackUrl;
+  const hasCallback = callbackUrl !== undefined;
   const run = await services.runs.create(
     caller,
     agent.id,
     {
-      input: body.messages,
+      input: body.messages ?? [],
       threadId: thread.threadId,
       environment: 'draft',
       mode: hasCallback ? 'background' : mode,
       onConflict: 'enqueue',
-      callbackUrl: body.callbackUrl,
+      callbackUrl,
+      // Signed like every /v1 callback, with a secret the client derives from its own key.
+      ...(hasCallback && { callbackSecret: callbackSecretOfApiKey(presentedKey(request) ?? '') }),
     },
-    hasCallback
-      ? {
-          callbackBody: {
-            format: 'make',
-            ...(thread.clientThreadId !== undefined && { threadId: thread.clientThreadId }),
-          },
-        }
-      : {},
+    {
+      instructionsTime: true,
+      ...(hasCallback && {
+        callbackBody: {
+          format: 'make',
+          ...(thread.answerThreadId !== undefined && { threadId: thread.answerThreadId }),
+        },
+      }),
+    },
   );
-  const threadId = thread.clientThreadId ?? (run.threadId === null ? '' : idToUuid(run.threadId));
-  return { caller, run, threadId, hasCallback };
+  return { caller, run, threadId: makeThreadId(run, thread.answerThreadId), hasCallback };
 }
 
 export function registerRunRoutes(instance: FastifyInstance, services: Services): void {
@@ -126,13 +104,13 @@ export function registerRunRoutes(instance: FastifyInstance, services: Services)
       const events = await services.runs.stream(caller, run.id, 0, signal);
       return sendMakeSteps(
         reply,
-        makeSteps(events, { runId: run.id, instructions: version.config.instructions, input: run.input }),
+        makeSteps(events, {
+          runId: run.id,
+          instructions: instructionsWithTime(version.config.instructions, run.createdAt),
+          input: run.input,
+        }),
         signal,
-        {
-          'x-agent-iteration-id': idToUuid(run.id),
-          // A client's own thread name may hold characters a header cannot carry.
-          ...(/^[\x21-\x7e]+$/.test(threadId) && { 'x-thread-id': threadId }),
-        },
+        { 'x-agent-iteration-id': idToUuid(run.id), 'x-thread-id': threadId },
       );
     },
   );

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { InputMessage, NewRunEvent, RunEvent } from '@runyard/protocol';
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
-import { derivedUuid, makeSteps, toolStepContent, type MakeStreamEvent } from './step-stream.ts';
+import {
+  assistantStepContent,
+  derivedUuid,
+  makeSteps,
+  toolStepContent,
+  type MakeStreamEvent,
+} from './step-stream.ts';
 
 const runId = 'run_01jz000000abcdefghjkmnpqrs';
 const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
+const strictUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 function log(events: NewRunEvent[]): RunEvent[] {
   return events.map((event, index): RunEvent => ({
@@ -115,6 +122,8 @@ describe('Make steps rendered from the run event log', () => {
       ['assistant', 'Let me look.'],
       ['tool', 'lookup({"q":"x"}) returned: {"found":2}'],
       ['tool', 'broken({}) failed: it broke'],
+      // A turn that only called tools is an assistant step too, naming its calls.
+      ['assistant', 'lookup({"q":"y"})'],
       { message: 'Agent run cancelled', code: 'CANCELLED', detail: 'the run was cancelled' },
     ]);
     const iteration = idToUuid(runId);
@@ -122,6 +131,7 @@ describe('Make steps rendered from the run event log', () => {
       if (item.event === 'step') expect(item.data.agentIterationId).toBe(iteration);
     const ids = rendered.flatMap((item) => [item.id, ...(item.event === 'step' ? [item.data.id] : [])]);
     expect(new Set(ids).size).toBe(ids.length);
+    for (const id of [...ids, iteration]) expect(id).toMatch(strictUuid);
     // Replaying the log gives the same ids.
     expect(
       (
@@ -174,5 +184,16 @@ describe('Make steps rendered from the run event log', () => {
     expect(toolStepContent('fetch', { url: 'x' }, { error: 'timeout' }, true)).toBe(
       'fetch({"url":"x"}) failed: {"error":"timeout"}',
     );
+  });
+
+  it('writes assistant steps as the text, or the calls of a turn that wrote none', () => {
+    expect(assistantStepContent([{ type: 'text', text: 'Hi.' }])).toBe('Hi.');
+    expect(
+      assistantStepContent([
+        { type: 'tool-call', toolCallId: 'a', toolName: 'echo', input: { text: 'hi' } },
+        { type: 'tool-call', toolCallId: 'b', toolName: 'clock', input: {} },
+      ]),
+    ).toBe('echo({"text":"hi"})\nclock({})');
+    expect(assistantStepContent([])).toBe('');
   });
 });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { sendServerSentEvents } from '../../sse.ts';
-import type { InputMessage, RunEvent } from '@runyard/protocol';
-import { makeRunError, type MakeErrorBody } from '../../../engine/callbacks/callback-bodies.ts';
+import type { InputMessage, MessagePart, RunEvent } from '@runyard/protocol';
+import { makeRunError, type MakeErrorBody } from '../../../shared/make-wire-format.ts';
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
 import { makeErrorBody } from './make-errors.ts';
 
@@ -46,10 +46,25 @@ export function toolStepContent(toolName: string, input: unknown, output: unknow
 }
 
 /**
- * Make's steps, rendered from the run event log: at `run-start` the system step (the instructions)
- * and one step per input message; at each `step-end` of the agent's own steps the assistant's text
- * (when it wrote any); at each `tool-result` a tool step. A summary step (trimmed history) is not
- * the agent speaking and is left out. A run that ends without success ends with `event: error`.
+ * What an assistant step says: the model's text, or, for a turn that only called tools, the calls
+ * as `echo({"text":"hi"})`, one a line (their results follow as tool steps).
+ */
+export function assistantStepContent(content: readonly MessagePart[]): string {
+  const text = content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
+  if (text !== '') return text;
+  return content
+    .flatMap((part) =>
+      part.type === 'tool-call' ? [`${part.toolName}(${JSON.stringify(part.input ?? {})})`] : [],
+    )
+    .join('\n');
+}
+
+/**
+ * Make's steps, rendered from the run event log: at `run-start` the system step (the instructions
+ * as the model got them) and one step per input message; at each `step-end` of the agent's own
+ * steps an assistant step (every model turn, a tool-calling one included); at each `tool-result` a
+ * tool step. A summary step (trimmed history) is not the agent speaking and is left out. A run that
+ * ends without success ends with `event: error`.
  */
 export async function* makeSteps(
   events: AsyncIterable<RunEvent>,
@@ -73,12 +88,10 @@ export async function* makeSteps(
       case 'tool-call':
         toolInputs.set(event.toolCallId, event.input);
         break;
-      case 'step-end': {
-        if (event.kind === 'summary') break;
-        const text = event.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
-        if (text !== '') yield step(event.seq, 0, 'assistant', text);
+      case 'step-end':
+        if (event.kind !== 'summary')
+          yield step(event.seq, 0, 'assistant', assistantStepContent(event.content));
         break;
-      }
       case 'tool-result':
         yield step(
           event.seq,
