@@ -2,6 +2,9 @@ import type { RunEvent } from '@runyard/protocol';
 
 export type BusSignal = { kind: 'runs-available' } | { kind: 'cancel'; runId: string };
 
+/** Where a bus reports what it does not throw: a lost connection, a subscriber that threw. */
+export type EventBusLogger = (message: string, error?: unknown) => void;
+
 /**
  * Live fan-out of run events and control signals. The run_events table stays the source of truth:
  * the bus only says "there is more" quickly, and a subscriber that misses a message loses nothing
