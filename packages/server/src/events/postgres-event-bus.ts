@@ -41,7 +41,7 @@ export interface PostgresEventBusOptions {
 export class PostgresEventBus implements EventBus {
   /** Identifies this instance's notifications, which it has delivered already and ignores. */
   readonly origin = randomBytes(8).toString('hex');
-  private readonly local = new LocalEventBus();
+  private readonly local: LocalEventBus;
   private readonly runEventsChannelName: string;
   private readonly signalsChannelName: string;
   private readonly logger: EventBusLogger;
@@ -54,6 +54,8 @@ export class PostgresEventBus implements EventBus {
     this.runEventsChannelName = channelName(runEventsChannel, schema);
     this.signalsChannelName = channelName(signalsChannel, schema);
     this.logger = options.logger ?? (() => undefined);
+    // Its subscribers and signal listeners: one that throws is logged and stops no one.
+    this.local = new LocalEventBus(this.logger);
     const retryDelayMs = options.reconnectDelayMs ?? { initial: 100, maximum: 5000 };
     this.delivery = new RunDelivery({
       store: options.store,
@@ -77,7 +79,7 @@ export class PostgresEventBus implements EventBus {
       healthCheckIntervalMs: options.healthCheckIntervalMs ?? 30_000,
       onNotification: (message) => this.onNotification(message),
       onReconnected: () => {
-        this.emitSignal({ kind: 'runs-available' });
+        this.local.signal({ kind: 'runs-available' });
         this.delivery.catchUpAll();
       },
     });
@@ -114,7 +116,7 @@ export class PostgresEventBus implements EventBus {
 
   signal(signal: BusSignal): void {
     if (this.closed) return;
-    this.emitSignal(signal);
+    this.local.signal(signal);
     this.outbox.queueSignal(signal);
   }
 
@@ -149,15 +151,7 @@ export class PostgresEventBus implements EventBus {
       const remote = parseSignalNotice(payload);
       if (remote === undefined)
         this.logger(`event bus: ignored a malformed notification on ${message.channel}`);
-      else if (remote.origin !== this.origin) this.emitSignal(remote.signal);
-    }
-  }
-
-  private emitSignal(signal: BusSignal): void {
-    try {
-      this.local.signal(signal);
-    } catch (error) {
-      this.logger('event bus: a signal listener threw', error);
+      else if (remote.origin !== this.origin) this.local.signal(remote.signal);
     }
   }
 }

@@ -100,7 +100,7 @@ export class RunDelivery {
       return;
     }
     cursor.delivered = last.seq;
-    this.emit(runId, fresh);
+    this.options.local.publish(runId, fresh);
     if (cursor.announced > last.seq) this.requestFetch(runId, cursor);
   }
 
@@ -180,7 +180,7 @@ export class RunDelivery {
       while (count < events.length && events[count]?.seq === after + 1 + count) count += 1;
       if (count > 0) {
         cursor.delivered = after + count;
-        this.emit(runId, count === events.length ? events : events.slice(0, count));
+        this.options.local.publish(runId, count === events.length ? events : events.slice(0, count));
       }
       if (events.length < pageSize || count < events.length) return;
     }
@@ -196,14 +196,5 @@ export class RunDelivery {
 
   private isCurrent(runId: string, cursor: RunCursor): boolean {
     return !this.closed && this.runs.get(runId) === cursor;
-  }
-
-  /** A subscriber that throws must not stop the others, the notification, or the process. */
-  private emit(runId: string, events: readonly RunEvent[]): void {
-    try {
-      this.options.local.publish(runId, events);
-    } catch (error) {
-      this.options.logger(`event bus: a subscriber of run ${runId} threw`, error);
-    }
   }
 }

@@ -71,14 +71,11 @@ export async function startServer(
   maintenance.unref();
 
   // Several processes share one PostgreSQL: events and signals cross them through LISTEN/NOTIFY.
+  const busLogger = (message: string, error?: unknown) => logger.warn({ err: error }, message);
   const bus: EventBus =
     config.databaseUrl === undefined
-      ? new LocalEventBus()
-      : await createPostgresEventBus({
-          databaseUrl: config.databaseUrl,
-          store,
-          logger: (message, error) => logger.warn({ err: error }, message),
-        });
+      ? new LocalEventBus(busLogger)
+      : await createPostgresEventBus({ databaseUrl: config.databaseUrl, store, logger: busLogger });
   const services = createServices(store, box, bus, boot.defaultWorkspaceId, {
     mcpStdioAllowed: config.mcpStdio === 'enabled',
   });
