@@ -202,14 +202,8 @@ export class ToolsService {
   }
 
   /** See ToolInvocation.invoke. */
-  invoke(
-    caller: Caller,
-    name: string,
-    input: Record<string, unknown>,
-    signal: AbortSignal,
-    policyNames: readonly string[] = [],
-  ): Promise<InvokeToolResult> {
-    return this.invocation.invoke(caller, name, input, signal, policyNames);
+  invoke(...call: Parameters<ToolInvocation['invoke']>): Promise<InvokeToolResult> {
+    return this.invocation.invoke(...call);
   }
 
   /**
