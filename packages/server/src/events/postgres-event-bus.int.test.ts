@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { RunEvent } from '@runyard/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresAvailable } from '../../../../test/support/backends.ts';
 import { isolatedPostgres } from '../../../../test/support/postgres.ts';
 import { newId } from '../core/ids.ts';
 import { migrate, openDatabase, Store } from '../store/index.ts';
-import type { BusSignal, EventBus } from './event-bus.ts';
-import { channelName, createPostgresEventBus, type PostgresEventBus } from './postgres-event-bus.ts';
+import { channelName } from './bus-notices.ts';
+import { createPostgresEventBus, type PostgresEventBus } from './postgres-event-bus.ts';
+import { collect, collectSignals, range, settle, waitUntil } from './test-fixtures/collectors.ts';
 import { appendAndPublish, textDeltas } from './test-fixtures/events.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,42 +22,6 @@ interface Process {
   bus: PostgresEventBus;
   /** What the bus logged: a lost connection is logged, never thrown. */
   logged: string[];
-}
-
-interface Collector {
-  seqs: number[];
-  unsubscribe: () => void;
-}
-
-function collect(bus: EventBus, runId: string): Collector {
-  const seqs: number[] = [];
-  const unsubscribe = bus.subscribe(runId, (events: readonly RunEvent[]) => {
-    for (const event of events) seqs.push(event.seq);
-  });
-  return { seqs, unsubscribe };
-}
-
-function collectSignals(bus: EventBus): BusSignal[] {
-  const signals: BusSignal[] = [];
-  bus.onSignal((signal) => signals.push(signal));
-  return signals;
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, index) => from + index);
-}
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Long enough for a stray duplicate notification to have arrived and been handled. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 300));
 }
 
 describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
@@ -80,7 +44,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
   /** A process of its own on the database: its own pool, store and bus. */
   async function startProcess(
     databaseUrl: string,
-    options: { reconnectDelay?: { initial: number; maximum: number } } = {},
+    options: { reconnectDelayMs?: { initial: number; maximum: number } } = {},
   ): Promise<Process> {
     const handle = await openDatabase({ databaseUrl, dataDir: os.tmpdir() });
     cleanups.push(() => handle.close());
@@ -238,7 +202,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     const databaseUrl = await database();
     const a = await startProcess(databaseUrl);
     // Slow enough to reconnect that A's next events are surely published while B is deaf.
-    const b = await startProcess(databaseUrl, { reconnectDelay: { initial: 1500, maximum: 3000 } });
+    const b = await startProcess(databaseUrl, { reconnectDelayMs: { initial: 1500, maximum: 3000 } });
     const runId = newId('run');
     const quiet = newId('run');
     const onB = collect(b.bus, runId);
