@@ -152,8 +152,6 @@ export async function startServer(
   if (role !== 'worker') {
     app = buildApp({
       services,
-      store,
-      box,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
       rateLimitPerMinute: config.rateLimitPerMinute,
