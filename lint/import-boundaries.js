@@ -28,7 +28,8 @@ export const importBoundaries = {
     docs: { description: 'Imports point one way: each part imports only the parts below it' },
     schema: [{ type: 'object' }],
     messages: {
-      upward: '{{from}} may not import {{target}} (in {{to}}): {{from}} imports only {{allowed}}.{{because}}',
+      refused:
+        '{{from}} may not import {{target}} (in {{to}}): {{from}} imports only {{allowed}}.{{because}}',
       outside: '{{from}} may not import {{target}}, which is in no part.{{because}}',
       package: '{{from}} may not import the package {{target}}.{{because}}',
       noPart: '{{file}} is in no part of the layers: give its folder a place in lint/layers.js.',
@@ -67,7 +68,7 @@ export const importBoundaries = {
       const to = partOf(options.parts, targetFile);
       if ((to !== undefined && allowed.has(to)) || excepted.has(targetFile)) return;
       const data = { from, target: targetFile, to: to ?? '', allowed: [...allowed].join(', '), because };
-      context.report({ node, messageId: to === undefined ? 'outside' : 'upward', data });
+      context.report({ node, messageId: to === undefined ? 'outside' : 'refused', data });
     });
   },
 };
