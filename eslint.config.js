@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerRules } from './lint/layers.js';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '.runyard/**', '.tmp/**', 'coverage/**', '**/*.js'] },
@@ -20,4 +21,6 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  // Imports point one way, without cycles: lint/layers.js.
+  ...layerRules(import.meta.dirname),
 );

@@ -1,44 +1,9 @@
 import { parseArgs } from 'node:util';
 import { Runyard } from '@runyard/sdk';
+import type { CommandGroup, Invocation, OptionSpecification, Subcommand } from './command-group.ts';
 import { resolveConnection, type Connection } from './connection.ts';
 import { UsageError, exitCodes, reportFailure } from './failures.ts';
 import { connectionUsage, groupUsage } from './usage.ts';
-
-export interface OptionSpecification {
-  type: 'string' | 'boolean';
-  short?: string;
-}
-
-/** One API command, e.g. `agents promote`. */
-export interface Subcommand {
-  name: string;
-  /** Required positional arguments as shown in the help, e.g. `<idOrSlug>`. */
-  arguments: string[];
-  /** The options as shown in the help, e.g. `--version N --env staging|production`. */
-  synopsis: string;
-  description: string;
-  options: Record<string, OptionSpecification>;
-  run(invocation: Invocation): Promise<void>;
-}
-
-/** A family of API commands, e.g. `agents`. */
-export interface CommandGroup {
-  name: string;
-  title: string;
-  subcommands: Subcommand[];
-}
-
-export interface Invocation {
-  /** The positional arguments, as many as the subcommand declares. */
-  arguments: string[];
-  option(name: string): string | undefined;
-  /** The option's value, or a usage error naming it. */
-  requiredOption(name: string): string;
-  /** Print the API's JSON response instead of text. */
-  json: boolean;
-  /** The SDK client; resolving the URL and key happens here, so usage errors come first. */
-  client(): Runyard;
-}
 
 const commonOptions = {
   url: { type: 'string' },

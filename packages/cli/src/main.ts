@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { describeParseError, runGroup, type CommandGroup } from './command.ts';
+import type { CommandGroup } from './command-group.ts';
+import { describeParseError, runGroup } from './command.ts';
 import { agentsCommands } from './commands/agents.ts';
 import { keysCommands } from './commands/keys.ts';
 import { exitCodes } from './failures.ts';

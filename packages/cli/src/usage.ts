@@ -1,4 +1,4 @@
-import type { CommandGroup } from './command.ts';
+import type { CommandGroup } from './command-group.ts';
 import { defaultUrl } from './connection.ts';
 
 export const serverUsage = `Server:

@@ -1,7 +1,7 @@
 import { agentStatuses, type BodyInputOf, type routes } from '@runyard/protocol';
 import { RunyardApiError } from '@runyard/sdk';
 import { readAgentFile } from '../agent-file.ts';
-import type { CommandGroup, Invocation } from '../command.ts';
+import type { CommandGroup, Invocation } from '../command-group.ts';
 import { ErrorWithHint, UsageError } from '../failures.ts';
 import { formatFields, writeJson, writeLines, writeNote } from '../output.ts';
 import { agentDetails, agentTable, formatEnvironments, versionTable } from './agent-views.ts';

@@ -1,5 +1,5 @@
 import { scopes, type ApiKey, type Scope } from '@runyard/protocol';
-import type { CommandGroup, Invocation } from '../command.ts';
+import type { CommandGroup, Invocation } from '../command-group.ts';
 import { UsageError } from '../failures.ts';
 import {
   formatFields,

@@ -1,4 +1,4 @@
-import type { Invocation } from '../command.ts';
+import type { Invocation } from '../command-group.ts';
 import { UsageError } from '../failures.ts';
 
 /** `--limit` and `--cursor` as a list query; the server checks the range of the limit. */

@@ -1,13 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { SecretBox } from '../core/crypto.ts';
 import { newId } from '../core/ids.ts';
 import type { Services } from '../core/services.ts';
 import { RunyardError } from '../shared/errors.ts';
-import type { Store } from '../store/index.ts';
 import { bindRoutes } from './bind-routes.ts';
 import { registerDocsPage } from './docs-page.ts';
 import { registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
-import { Idempotency } from './idempotency.ts';
 import { registerMakeCompat } from './compat/make/index.ts';
 import { registerRunagentsCompat } from './compat/runagents/index.ts';
 import { registerRuntoolsCompat } from './compat/runtools/index.ts';
@@ -17,8 +14,6 @@ import { v1Handlers } from './v1/handlers.ts';
 
 export interface AppOptions {
   services: Services;
-  store: Store;
-  box: SecretBox;
   logger: FastifyBaseLogger;
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
@@ -53,11 +48,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerErrorHandling(app);
   const rateLimiter = new RateLimiter(options.rateLimitPerMinute);
-  bindRoutes(app, v1Handlers(options.services), {
-    services: options.services,
-    rateLimiter,
-    idempotency: new Idempotency(options.store, options.box),
-  });
+  bindRoutes(app, v1Handlers(options.services), { services: options.services, rateLimiter });
   // The compat surfaces authenticate through the same per-key limit as /v1.
   const surfaceServices = {
     ...options.services,

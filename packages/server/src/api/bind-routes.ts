@@ -16,7 +16,6 @@ import {
 import { hasScope, type Caller } from '../core/caller.ts';
 import type { Services } from '../core/services.ts';
 import { RunyardError } from '../shared/errors.ts';
-import type { Idempotency } from './idempotency.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { sendEventStream } from './sse.ts';
 import { parseOrThrow } from './validation.ts';
@@ -48,7 +47,6 @@ export type Handlers = { [K in OperationId]: Handler<Routes[K]> };
 export interface BindingDependencies {
   services: Services;
   rateLimiter: RateLimiter;
-  idempotency: Idempotency;
 }
 
 /** Registers every route of the catalogue: auth, rate limit, scope, validation, idempotency, then the handler. */
@@ -71,7 +69,7 @@ export function bindRoutes(
 async function serve(
   route: RouteDefinition,
   handler: Handler<RouteDefinition>,
-  { services, rateLimiter, idempotency }: BindingDependencies,
+  { services, rateLimiter }: BindingDependencies,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
@@ -119,7 +117,7 @@ async function serve(
 
   const idempotencyKey = headerValue(request, 'idempotency-key');
   if (route.method === 'POST' && idempotencyKey !== undefined) {
-    const outcome = await idempotency.run(
+    const outcome = await services.idempotency.run(
       caller.workspaceId,
       idempotencyKey,
       { method: route.method, path: request.url, body: request.body ?? null },

@@ -7,6 +7,7 @@ import { ApprovalsService } from './approvals-service.ts';
 import { ApiKeysService } from './api-keys-service.ts';
 import { AuthService, type Authenticator } from './auth-service.ts';
 import type { SecretBox } from './crypto.ts';
+import { IdempotencyService } from './idempotency-service.ts';
 import { ModelAccess } from './model-access.ts';
 import { PoliciesService } from './policies-service.ts';
 import { ProvidersService } from './providers-service.ts';
@@ -31,6 +32,8 @@ export interface Services {
   tools: ToolsService;
   policies: PoliciesService;
   approvals: ApprovalsService;
+  /** Stored responses of POSTs that carry an `Idempotency-Key`. */
+  idempotency: IdempotencyService;
   /** For the engine: models and tools of a workspace. */
   modelAccess: ModelAccess;
 }
@@ -64,6 +67,7 @@ export function createServices(
     tools: new ToolsService(store, secrets, toolRegistry, { mcpStdioAllowed: options.mcpStdioAllowed }),
     policies: new PoliciesService(store),
     approvals: new ApprovalsService(store, bus),
+    idempotency: new IdempotencyService(store, box),
     modelAccess: new ModelAccess(store, secrets, toolRegistry),
   };
 }

@@ -2,15 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app.ts';
 import type { Config } from '../config/config.ts';
-import type { SecretBox } from '../core/crypto.ts';
 import type { Services } from '../core/services.ts';
-import type { DatabaseHandle, Store } from '../store/index.ts';
+import type { DatabaseHandle } from '../store/index.ts';
 
 export interface ApiRoleParts {
   config: Config;
   database: DatabaseHandle;
-  store: Store;
-  box: SecretBox;
   services: Services;
   logger: Logger;
   /** False once shutdown began: readiness says so, so load balancers stop sending. */
@@ -27,11 +24,9 @@ export interface ApiRole {
 }
 
 export async function startApiRole(parts: ApiRoleParts): Promise<ApiRole> {
-  const { config, database, store, box, services, logger, isAccepting } = parts;
+  const { config, database, services, logger, isAccepting } = parts;
   const app = buildApp({
     services,
-    store,
-    box,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,

@@ -56,8 +56,6 @@ export async function startServer(
       api = await startApiRole({
         config,
         database,
-        store,
-        box,
         services,
         logger,
         isAccepting: () => accepting,

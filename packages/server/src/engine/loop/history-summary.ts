@@ -1,10 +1,10 @@
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { AgentSettings, MessagePart, RunEvent, Usage } from '@runyard/protocol';
 import type { RunRecord, Store } from '../../store/index.ts';
-import type { LoopContext } from './agent-loop.ts';
 import { EngineError } from '../engine-error.ts';
 import { fromInput, planHistory, type LoopMessage, type StoredSummary, type SummaryPlan } from './history.ts';
-import { callModel, type ModelStepResult } from '../models/call-model.ts';
+import { callModel, type ModelCandidate, type ModelStepResult } from '../models/call-model.ts';
+import type { RunLog } from '../runs/run-log.ts';
 import type { LoopState } from './stop-conditions.ts';
 
 /** The summary is not a step of the agent: its events carry step 0, before the agent's step 1. */
@@ -31,6 +31,16 @@ export interface SummaryStepContext {
   save: (summary: StoredSummary) => Promise<void>;
 }
 
+/** What the summary call uses of the loop's context: a `LoopContext` is one. */
+export interface SummaryCallContext {
+  candidates: ModelCandidate[];
+  settings: AgentSettings;
+  log: RunLog;
+  signal: AbortSignal;
+  costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
+  onProgress: (state: LoopState) => Promise<void>;
+}
+
 export interface JournaledSummary {
   model: string;
   usage: Usage;
@@ -54,7 +64,7 @@ export function readJournaledSummary(events: readonly RunEvent[]): JournaledSumm
  * summary it had, and the error is logged with `retrying: true`. An abort still ends the run.
  */
 export async function summarizeHistory(
-  context: LoopContext,
+  context: SummaryCallContext,
   summary: SummaryStepContext,
   state: LoopState,
 ): Promise<LoopMessage | undefined> {
@@ -175,7 +185,7 @@ function textOf(content: readonly MessagePart[]): string {
 }
 
 /** Like a step's usage, without counting an iteration. */
-function addUsage(context: LoopContext, state: LoopState, reference: string, usage: Usage): void {
+function addUsage(context: SummaryCallContext, state: LoopState, reference: string, usage: Usage): void {
   state.usage = {
     inputTokens: state.usage.inputTokens + usage.inputTokens,
     outputTokens: state.usage.outputTokens + usage.outputTokens,

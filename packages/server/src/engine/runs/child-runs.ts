@@ -1,9 +1,9 @@
 import { isFinalRunStatus, type RunEvent, type Usage } from '@runyard/protocol';
 import type { AgentRecord, RunRecord } from '../../store/index.ts';
 import type { PauseCollector } from '../approvals/run-pause.ts';
+import type { EngineDependencies } from '../engine-dependencies.ts';
 import { EngineError } from '../engine-error.ts';
 import type { RunLog } from './run-log.ts';
-import type { EngineDependencies } from './run-executor.ts';
 import type { LoopState } from '../loop/stop-conditions.ts';
 import type { ChildRunner, ChildRunRequest, ChildRunResult } from '../tools/tool.ts';
 import { ToolError } from '../tools/tool-error.ts';

@@ -1,9 +1,9 @@
-import type { AgentConfig, Run, Usage } from '@runyard/protocol';
-import type { EventBus } from '../../events/event-bus.ts';
+import type { AgentConfig, Run } from '@runyard/protocol';
 import { instructionsWithTime } from '../../shared/instructions-time.ts';
 import type { RunRecord, Store } from '../../store/index.ts';
 import { runAgentLoop, type LoopOutcome } from '../loop/agent-loop.ts';
 import { abortScope } from '../abort-scope.ts';
+import type { EngineDependencies } from '../engine-dependencies.ts';
 import { agentVersion } from './agent-versions.ts';
 import { ApprovalGate } from '../approvals/approval-gate.ts';
 import { endWaitingChildren, type StoredEnd } from '../approvals/end-waiting-children.ts';
@@ -14,38 +14,10 @@ import { EngineError } from '../engine-error.ts';
 import { fromInput } from '../loop/history.ts';
 import { prepareConversation } from '../loop/history-summary.ts';
 import { readJournal } from './journal.ts';
-import type { ModelCandidate } from '../models/call-model.ts';
 import { pricesOfCandidates, withProviderPrices } from '../models/prices.ts';
 import { RunArtifacts } from './run-artifacts.ts';
 import { RunLog } from './run-log.ts';
 import { toRun } from './run-view.ts';
-import type { Tool } from '../tools/tool.ts';
-
-/** What the engine needs from the layers above it: model access needs secrets, which core owns. */
-export interface EngineDependencies {
-  store: Store;
-  bus: EventBus;
-  resolveModels: (workspaceId: string, references: readonly string[]) => Promise<ModelCandidate[]>;
-  resolveTools: (
-    workspaceId: string,
-    names: readonly string[],
-    binding: { policies: readonly string[]; agentId: string | null },
-  ) => Promise<Map<string, Tool>>;
-  costOf: (modelReference: string, usage: Usage) => { costUsd: number; known: boolean };
-  newMessageId: () => string;
-  /** Ids of child runs (agent tools, engine/runs/child-runs.ts). */
-  newRunId: () => string;
-  /** Ids of approvals (docs/architecture/approvals.md). */
-  newApprovalId: () => string;
-  /** How long a pending approval waits before it expires (RUNYARD_APPROVAL_TIMEOUT_MS). */
-  approvalTimeoutMs: number;
-  /** Ids of run artifacts (an http response too large for the model, kept whole). */
-  newArtifactId: () => string;
-  /** The most bytes of one run artifact that are stored (RUNYARD_ARTIFACT_MAX_BYTES). */
-  artifactMaxBytes: number;
-  /** Called once a run with a callback URL has ended and its end is stored (callbacks hook in here). */
-  onRunEnded?: (run: Run) => void;
-}
 
 /** Why a worker let go of a run without ending it: another worker resumes it. */
 export class RunReleased extends Error {}

@@ -1,7 +1,8 @@
 import { SerialTask } from '../serial-task.ts';
 import { randomBytes } from 'node:crypto';
 import { EngineError } from '../engine-error.ts';
-import { executeRun, RunReleased, type EngineDependencies } from './run-executor.ts';
+import type { EngineDependencies } from '../engine-dependencies.ts';
+import { executeRun, RunReleased } from './run-executor.ts';
 
 export interface WorkerOptions {
   /** Runs executed at once by this process. */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { metadataSchema, type InputMessage } from '@runyard/protocol';
+import type { RunCreateOptions } from '../../../core/runs-service.ts';
 import type { Services } from '../../../core/services.ts';
-import type { RunSettingsOverride } from '../../../store/index.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { runtoolsFieldsOf } from './agent-fields.ts';
 import { RuntoolsError } from './errors.ts';
@@ -153,7 +153,7 @@ async function startRun(
   return { body: { data: toRuntoolsRun(ended, fields) } };
 }
 
-function settingsOf(config: RunBody['config']): RunSettingsOverride | undefined {
+function settingsOf(config: RunBody['config']): RunCreateOptions['settings'] {
   if (config === undefined || config === null) return undefined;
   return {
     ...(config.maxTokens !== undefined && { maxOutputTokens: config.maxTokens }),

@@ -1,8 +1,7 @@
-import type { SecretBox } from '../core/crypto.ts';
-import { canonicalJson, sha256Hex } from '../core/crypto.ts';
-import { nowIso } from '../core/clock.ts';
 import { RunyardError } from '../shared/errors.ts';
 import type { Store } from '../store/index.ts';
+import { nowIso } from './clock.ts';
+import { canonicalJson, sha256Hex, type SecretBox } from './crypto.ts';
 
 export interface StoredResponse {
   status: number;
@@ -16,7 +15,7 @@ const keyPattern = /^[\x21-\x7e]{1,255}$/;
  * (encrypted: it may hold a freshly issued API key); a repeat with the same body gets that response
  * again, a repeat with another body a 422. A request that fails releases its key, so it can be retried.
  */
-export class Idempotency {
+export class IdempotencyService {
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
