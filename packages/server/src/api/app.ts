@@ -13,6 +13,7 @@ import { registerRunagentsCompat } from './compat/runagents/index.ts';
 import { registerRuntoolsCompat } from './compat/runtools/index.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { RateLimiter, rateLimitedAuthenticator } from './rate-limit.ts';
+import { refuseDeepNesting } from './validation.ts';
 import { v1Handlers } from './v1/handlers.ts';
 
 export interface AppOptions {
@@ -49,6 +50,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+
+  // Every body, on every route (/v1 and each compat surface): nested deeper than the limit, it is a
+  // 400 in the answering surface's error shape before auth or handler (stack-bound code never sees
+  // it). A root hook, so the encapsulated surfaces inherit it.
+  app.addHook('preValidation', async (request) => {
+    refuseDeepNesting(request.body, 'body');
   });
 
   registerErrorHandling(app);

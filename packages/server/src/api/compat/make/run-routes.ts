@@ -7,7 +7,7 @@ import { RunyardError } from '../../../shared/errors.ts';
 import { idToUuid, isUuidShaped, uuidToId } from '../../../shared/id-uuid-codec.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { MakeError, runFailureStatus } from './make-errors.ts';
-import { agentReference, makeContext, unlessNotFound } from './make-request.ts';
+import { addRoute, agentReference, unlessNotFound } from './make-request.ts';
 import { runMakeAgentSchema } from './make-schemas.ts';
 import { makeSteps, sendMakeSteps } from './step-stream.ts';
 
@@ -59,10 +59,10 @@ function disconnectSignal(reply: FastifyReply): AbortSignal {
  */
 async function startRun(
   services: Services,
+  caller: Caller,
   request: FastifyRequest<{ Params: AgentParams }>,
   mode: RunMode,
 ): Promise<{ caller: Caller; run: Run; threadId: string; hasCallback: boolean }> {
-  const { caller } = await makeContext(services, request, 'run');
   const body = parseOrThrow(runMakeAgentSchema, request.body ?? {}, 'body');
   // The agent first: an unknown agent must not leave a new thread behind.
   const agent = await services.agents.get(caller, agentReference(request.params.agentId));
@@ -93,11 +93,13 @@ async function startRun(
 }
 
 export function registerRunRoutes(instance: FastifyInstance, services: Services): void {
-  instance.post<{ Params: AgentParams }>(
-    '/ai-agents/v1/agents/:agentId/run',
-    async (request, reply): Promise<MakeRunResult> => {
+  addRoute<AgentParams>(
+    instance,
+    services,
+    'runAgent',
+    async ({ caller: key, request, reply }): Promise<MakeRunResult> => {
       const signal = disconnectSignal(reply);
-      const { caller, run, threadId, hasCallback } = await startRun(services, request, 'wait');
+      const { caller, run, threadId, hasCallback } = await startRun(services, key, request, 'wait');
       // With a callback the result is POSTed there when the run ends; the answer comes at once.
       if (hasCallback) return { response: '', threadId, lastAgentIterationId: idToUuid(run.id) };
       const ended = await services.runs.waitForEnd(caller, run.id, signal);
@@ -113,11 +115,13 @@ export function registerRunRoutes(instance: FastifyInstance, services: Services)
     },
   );
 
-  instance.post<{ Params: AgentParams }>(
-    '/ai-agents/v1/agents/:agentId/run/stream',
-    async (request, reply) => {
+  addRoute<AgentParams>(
+    instance,
+    services,
+    'runAgentStream',
+    async ({ caller: key, request, reply }): Promise<FastifyReply> => {
       const signal = disconnectSignal(reply);
-      const { caller, run, threadId } = await startRun(services, request, 'stream');
+      const { caller, run, threadId } = await startRun(services, key, request, 'stream');
       const version = await services.agents.getVersion(caller, run.agentId, run.agentVersion);
       const events = await services.runs.stream(caller, run.id, 0, signal);
       return sendMakeSteps(
