@@ -90,7 +90,11 @@ export function expectSurfaceError(surface: string, response: RawResponse, label
       expect(error, context).toMatchObject({ code: expect.stringMatching(/^[a-z_]+$/) as unknown });
       expect(typeof error.message, context).toBe('string');
       expect(error.requestId, context).toBe(requestId);
-      return { code: error.code as string, message: error.message as string, fields: issuePaths(error.details) };
+      return {
+        code: error.code as string,
+        message: error.message as string,
+        fields: issuePaths(error.details),
+      };
     }
     case 'runagents': {
       expect(typeof body.error, context).toBe('string');

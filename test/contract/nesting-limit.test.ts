@@ -49,25 +49,28 @@ describe.each(backendNames)('bodies nested deeper than the limit on %s', (backen
   });
 
   for (const [shape, text] of Object.entries(bodies)) {
-    it.skipIf(skip)(`/v1: ${depth} levels of ${shape} are a 400 VALIDATION_FAILED on every route`, async () => {
-      for (const route of v1WithBody) {
-        const path = route.path.replace(/\{(\w+)\}/g, 'x');
-        for (const apiKey of [server.adminKey, undefined]) {
-          const label = `${route.operationId} ${apiKey === undefined ? 'without' : 'with'} a key`;
-          const response = await send(server.url, {
-            method: route.method,
-            path,
-            apiKey,
-            rawBody: text,
-            headers: { 'content-type': 'application/json' },
-          });
-          const error = expectCatalogueError(response, label);
-          expect(error.code, label).toBe('VALIDATION_FAILED');
-          expect(error.details.location, label).toBe('body');
-          expect(error.message, label).toMatch(/must not nest deeper than 64 levels/);
+    it.skipIf(skip)(
+      `/v1: ${depth} levels of ${shape} are a 400 VALIDATION_FAILED on every route`,
+      async () => {
+        for (const route of v1WithBody) {
+          const path = route.path.replace(/\{(\w+)\}/g, 'x');
+          for (const apiKey of [server.adminKey, undefined]) {
+            const label = `${route.operationId} ${apiKey === undefined ? 'without' : 'with'} a key`;
+            const response = await send(server.url, {
+              method: route.method,
+              path,
+              apiKey,
+              rawBody: text,
+              headers: { 'content-type': 'application/json' },
+            });
+            const error = expectCatalogueError(response, label);
+            expect(error.code, label).toBe('VALIDATION_FAILED');
+            expect(error.details.location, label).toBe('body');
+            expect(error.message, label).toMatch(/must not nest deeper than 64 levels/);
+          }
         }
-      }
-    });
+      },
+    );
 
     it.skipIf(skip)(
       `compat: ${depth} levels of ${shape} are a 400 in the surface's shape on every operation`,
