@@ -6,7 +6,8 @@ import { RunyardError } from '../shared/errors.ts';
 import type { Store } from '../store/index.ts';
 import { bindRoutes } from './bind-routes.ts';
 import { registerDocsPage } from './docs-page.ts';
-import { registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
+import { frameworkErrorOf, registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
+import { surfaceErrorHandlerFor } from './compat/compat-routes.ts';
 import { Idempotency } from './idempotency.ts';
 import { registerMakeCompat } from './compat/make/index.ts';
 import { registerRunagentsCompat } from './compat/runagents/index.ts';
@@ -43,7 +44,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
-    frameworkErrors: sendFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      // Under a compat prefix, in that surface's shape; elsewhere in /v1's.
+      const surfaceHandler = surfaceErrorHandlerFor(app, request.url);
+      if (surfaceHandler === undefined) return sendFrameworkError(error, request, reply);
+      void reply.header('x-request-id', request.id);
+      surfaceHandler(frameworkErrorOf(error, request), request, reply);
+    },
   });
   // Bodies are JSON only: Fastify's built-in text/plain parser would let other bodies through.
   app.removeContentTypeParser('text/plain');

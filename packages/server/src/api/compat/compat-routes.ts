@@ -191,6 +191,9 @@ export function registerCompatSurface(
   void app.register(
     async (instance) => {
       setUp(instance);
+      const handlers = surfaceErrorHandlers.get(app) ?? [];
+      surfaceErrorHandlers.set(app, handlers);
+      handlers.push({ prefix: surface.prefix, handle: instance.errorHandler });
       const bound = boundOperations.get(instance) ?? new Set<string>();
       const unbound = Object.keys(surface.operations).filter((operationId) => !bound.has(operationId));
       if (unbound.length > 0) {
@@ -199,6 +202,22 @@ export function registerCompatSurface(
     },
     { prefix: surface.prefix },
   );
+}
+
+type ErrorHandler = FastifyInstance['errorHandler'];
+
+/** Each mounted surface's error handler, by the app it is mounted on. */
+const surfaceErrorHandlers = new WeakMap<FastifyInstance, { prefix: string; handle: ErrorHandler }[]>();
+
+/**
+ * The error handler of the surface a URL belongs to: failures before routing (a malformed URL, an
+ * over-long path parameter) reach no surface's plugin, yet must answer in its shape.
+ */
+export function surfaceErrorHandlerFor(app: FastifyInstance, url: string): ErrorHandler | undefined {
+  return surfaceErrorHandlers
+    .get(app)
+    ?.find(({ prefix }) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`))
+    ?.handle;
 }
 
 const authorizationSchemes: Partial<Record<CompatAuthStyle, string>> = { token: 'Token', bearer: 'Bearer' };
