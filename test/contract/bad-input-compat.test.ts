@@ -265,6 +265,28 @@ describe.each(backendNames)('bad input on the compat surfaces on %s', (backend) 
   }
 
   it.skipIf(skip)(
+    'a path value no database stores (U+0000) is a 4xx on every operation with one',
+    async () => {
+      for (const key of compatKeys) {
+        const operation = compatOperation(key);
+        for (const name of Object.keys(inputs[key]?.params ?? {})) {
+          const params = { ...inputs[key]?.params, [name]: 'x\u0000' };
+          const query = new URLSearchParams(inputs[key]?.query ?? {}).toString();
+          const response = await send(server.url, {
+            method: operation.method,
+            path: `${compatPath(operation, params)}${query === '' ? '' : `?${query}`}`,
+            headers: surfaceKeyHeaders(operation, server.adminKey),
+          });
+          expect([400, 404], `${key} {${name}}: ${response.status} ${response.text}`).toContain(
+            response.status,
+          );
+          expectSurfaceError(operation.surface, response, `${key} {${name}}`);
+        }
+      }
+    },
+  );
+
+  it.skipIf(skip)(
     'nothing was written, the server still serves, and every operation was fed (listed)',
     async () => {
       expect(await snapshotWorkspace(server.url, server.adminKey, [adminKeyId])).toEqual(before);
