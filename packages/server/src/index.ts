@@ -4,3 +4,5 @@ export { createLogger } from './runtime/logger.ts';
 export { migrate, pendingMigrations, openDatabase, Store } from './store/index.ts';
 export { buildOpenApiDocument } from './api/openapi.ts';
 export { RunyardError } from './shared/errors.ts';
+export { compatOperations } from './api/compat/compat-catalogue.ts';
+export type { CompatCatalogueEntry, CompatAuthStyle } from './api/compat/compat-routes.ts';

@@ -4,12 +4,14 @@ import type { Services } from '../core/services.ts';
 import { RunyardError } from '../shared/errors.ts';
 import { bindRoutes } from './bind-routes.ts';
 import { registerDocsPage } from './docs-page.ts';
-import { registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
+import { frameworkErrorOf, registerErrorHandling, sendError, sendFrameworkError } from './error-handler.ts';
+import { surfaceErrorHandlerFor } from './compat/compat-routes.ts';
 import { registerMakeCompat } from './compat/make/index.ts';
 import { registerRunagentsCompat } from './compat/runagents/index.ts';
 import { registerRuntoolsCompat } from './compat/runtools/index.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { RateLimiter, rateLimitedAuthenticator } from './rate-limit.ts';
+import { refuseDeepNesting } from './validation.ts';
 import { v1Handlers } from './v1/handlers.ts';
 
 export interface AppOptions {
@@ -37,13 +39,26 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
-    frameworkErrors: sendFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      // Under a compat prefix, in that surface's shape; elsewhere in /v1's.
+      const surfaceHandler = surfaceErrorHandlerFor(app, request.url);
+      if (surfaceHandler === undefined) return sendFrameworkError(error, request, reply);
+      void reply.header('x-request-id', request.id);
+      surfaceHandler(frameworkErrorOf(error, request), request, reply);
+    },
   });
   // Bodies are JSON only: Fastify's built-in text/plain parser would let other bodies through.
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+
+  // Every body, on every route (/v1 and each compat surface): nested deeper than the limit, it is a
+  // 400 in the answering surface's error shape before auth or handler (stack-bound code never sees
+  // it). A root hook, so the encapsulated surfaces inherit it.
+  app.addHook('preValidation', async (request) => {
+    refuseDeepNesting(request.body, 'body');
   });
 
   registerErrorHandling(app);

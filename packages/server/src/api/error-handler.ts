@@ -57,10 +57,12 @@ export function sendError(reply: FastifyReply, error: RunyardError): FastifyRepl
  */
 export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   void reply.header('x-request-id', request.id);
-  void sendError(
-    reply,
-    fromFastify(error, request) ?? new RunyardError('VALIDATION_FAILED', 'the URL is malformed'),
-  );
+  void sendError(reply, frameworkErrorOf(error, request));
+}
+
+/** A failure before routing as a catalogue error (a compat surface renders it in its own shape). */
+export function frameworkErrorOf(error: FastifyError, request: FastifyRequest): RunyardError {
+  return fromFastify(error, request) ?? new RunyardError('VALIDATION_FAILED', 'the URL is malformed');
 }
 
 /** The one place an error becomes a response. Anything unexpected is logged and answered as a 500 without internals. */

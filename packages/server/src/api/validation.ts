@@ -10,13 +10,7 @@ export interface Issue {
 /** zod issues as `{path, message, code}` with dotted paths; the error message names the first field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, location: string): z.output<T> {
   // Before the schema: stringifying or hashing a deeply nested value overflows the stack.
-  const tooDeep = firstPath(value, (_item, depth) => depth > maxDepth);
-  if (tooDeep !== undefined) {
-    throw validationFailed(
-      [{ path: tooDeep, message: `must not nest deeper than ${maxDepth} levels`, code: 'too_big' }],
-      location,
-    );
-  }
+  refuseDeepNesting(value, location);
   const result = schema.safeParse(value);
   if (result.success) {
     const badText = firstPath(result.data, holdsBadText);
@@ -46,6 +40,21 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, loc
   throw validationFailed(issues, location);
 }
 
+/**
+ * A value nested more than `maxNestingDepth` levels below its top is a 400 VALIDATION_FAILED naming
+ * the first such place. app.ts applies it to every request body before any route sees it (a
+ * recursive serializer, hash or schema would overflow the stack on one); parseOrThrow to every value.
+ */
+export function refuseDeepNesting(value: unknown, location: string): void {
+  const tooDeep = firstPath(value, (_item, depth) => depth > maxNestingDepth);
+  if (tooDeep !== undefined) {
+    throw validationFailed(
+      [{ path: tooDeep, message: `must not nest deeper than ${maxNestingDepth} levels`, code: 'too_big' }],
+      location,
+    );
+  }
+}
+
 function validationFailed(issues: Issue[], location: string): RunyardError {
   const first = issues[0];
   const label = (path: string) =>
@@ -57,8 +66,8 @@ function validationFailed(issues: Issue[], location: string): RunyardError {
   );
 }
 
-/** Deeper JSON than this is refused: no field of the API needs more. */
-const maxDepth = 64;
+/** Deeper JSON than this is refused on every route, /v1 and compat: no field of any API needs more. */
+export const maxNestingDepth = 64;
 
 const unpairedSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -7,7 +7,7 @@ import { RunyardError, invalidField, notFound } from '../../../shared/errors.ts'
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { agentByClientId } from './client-ids.ts';
-import { assertSameTeam, makeContext, unlessNotFound } from './make-request.ts';
+import { addRoute, assertSameTeam, unlessNotFound } from './make-request.ts';
 import {
   createMakeAgentSchema,
   toOutputParser,
@@ -139,8 +139,7 @@ interface AgentParams {
 }
 
 export function registerAgentRoutes(instance: FastifyInstance, services: Services): void {
-  instance.get('/ai-agents/v1/agents', async (request) => {
-    const { caller, teamId } = await makeContext(services, request, 'read');
+  addRoute(instance, services, 'listAgents', async ({ caller, teamId }) => {
     const providers = await allProviders(services, caller);
     const agents: MakeAgent[] = [];
     let cursor: string | undefined;
@@ -154,8 +153,7 @@ export function registerAgentRoutes(instance: FastifyInstance, services: Service
     return agents;
   });
 
-  instance.post('/ai-agents/v1/agents', async (request, reply) => {
-    const context = await makeContext(services, request, 'write');
+  addRoute(instance, services, 'createAgent', async ({ request, reply, ...context }) => {
     const body = parseOrThrow(createMakeAgentSchema, request.body ?? {}, 'body');
     assertSameTeam(context, body.teamId);
     const { caller, teamId } = context;
@@ -188,14 +186,12 @@ export function registerAgentRoutes(instance: FastifyInstance, services: Service
     throw new RunyardError('CONFLICT', `no free slug for an agent named '${body.name}'; try another name`);
   });
 
-  instance.get<{ Params: AgentParams }>('/ai-agents/v1/agents/:agentId', async (request) => {
-    const { caller, teamId } = await makeContext(services, request, 'read');
+  addRoute<AgentParams>(instance, services, 'getAgent', async ({ caller, teamId, request }) => {
     const agent = await agentByClientId(services, caller, request.params.agentId);
     return toMakeAgent(agent, teamId, await providerOf(services, caller, agent));
   });
 
-  instance.patch<{ Params: AgentParams }>('/ai-agents/v1/agents/:agentId', async (request, reply) => {
-    const context = await makeContext(services, request, 'write');
+  addRoute<AgentParams>(instance, services, 'updateAgent', async ({ request, reply, ...context }) => {
     const body = parseOrThrow(updateMakeAgentSchema, request.body ?? {}, 'body');
     assertSameTeam(context, body.teamId);
     const { caller } = context;
@@ -213,8 +209,7 @@ export function registerAgentRoutes(instance: FastifyInstance, services: Service
     return reply.code(204).send();
   });
 
-  instance.delete<{ Params: AgentParams }>('/ai-agents/v1/agents/:agentId', async (request, reply) => {
-    const { caller } = await makeContext(services, request, 'write');
+  addRoute<AgentParams>(instance, services, 'deleteAgent', async ({ caller, request, reply }) => {
     const agent = await agentByClientId(services, caller, request.params.agentId);
     await services.agents.delete(caller, agent.id);
     return reply.code(204).send();

@@ -1,9 +1,10 @@
-import type { FastifyRequest } from 'fastify';
-import type { Scope } from '@runyard/protocol';
-import { hasScope, type Caller } from '../../../core/caller.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { RunyardError, invalidField, notFound } from '../../../shared/errors.ts';
 import { isUuidShaped, uuidToId } from '../../../shared/id-uuid-codec.ts';
+import { compatRouteBinder, presentedCompatKey } from '../compat-routes.ts';
+import { makeSurface } from './make-surface.ts';
 
 /** The caller and the team (workspace) a Make request acts in. */
 export interface MakeContext {
@@ -11,16 +12,12 @@ export interface MakeContext {
   teamId: number;
 }
 
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Make sends `Authorization: Token <key>`; `Bearer <key>` and `x-api-key` work too. */
-export function presentedKey(request: FastifyRequest): string | undefined {
-  const authorization = headerValue(request, 'authorization');
-  if (authorization !== undefined) return /^(?:Token|Bearer)\s+(\S+)\s*$/i.exec(authorization)?.[1];
-  return headerValue(request, 'x-api-key');
+/**
+ * The key the request authenticated with (Make's callbacks are signed with a secret derived from
+ * it); only called once the surface has authenticated the request, so it is there.
+ */
+export function presentedKey(request: FastifyRequest): string {
+  return presentedCompatKey(makeSurface, request);
 }
 
 /** `teamId` is required on every route and must be a positive integer. */
@@ -35,28 +32,47 @@ function teamIdOf(request: FastifyRequest): number {
 }
 
 /**
- * Authenticates, checks the scope, and checks that `teamId` is the key's own workspace. Another
- * team's id answers 404 exactly like a team that does not exist: nothing about other teams leaks.
+ * The team a keyed request acts in, once the key is known and has the scope: `teamId` must be the
+ * key's own workspace. Another team's id answers 404 exactly like a team that does not exist:
+ * nothing about other teams leaks.
  */
-export async function makeContext(
+async function resolveTeam(
   services: Services,
+  caller: Caller,
   request: FastifyRequest,
-  scope: Scope,
-): Promise<MakeContext> {
-  const key = presentedKey(request);
-  if (key === undefined || key === '') {
-    throw new RunyardError('UNAUTHENTICATED', 'send your API key as "Authorization: Token <key>"');
-  }
-  const caller = await services.auth.authenticate(key);
-  if (!hasScope(caller, scope)) {
-    throw new RunyardError('PERMISSION_DENIED', `this API key lacks the '${scope}' scope`, {
-      requiredScope: scope,
-    });
-  }
+): Promise<{ teamId: number }> {
   const teamId = teamIdOf(request);
   const workspace = await services.workspaces.get(caller, caller.workspaceId);
   if (workspace.teamId !== teamId) throw notFound('team', String(teamId));
-  return { caller, teamId };
+  return { teamId };
+}
+
+/** What a Make handler is given: the caller, its team, and the request and reply. */
+export interface MakeRouteContext<Params> extends MakeContext {
+  request: FastifyRequest<{ Params: Params }>;
+  reply: FastifyReply;
+}
+
+const bindOperation = compatRouteBinder(makeSurface, resolveTeam);
+
+/**
+ * Binds one operation of make-surface.ts to its handler through the compat route builder (Token,
+ * Bearer or x-api-key; the operation's scope; the team; then the handler). The handler answers
+ * with the body to send (200), or with the reply it sent itself.
+ */
+export function addRoute<Params = unknown>(
+  instance: FastifyInstance,
+  services: Services,
+  operationId: keyof typeof makeSurface.operations,
+  handler: (context: MakeRouteContext<Params>) => Promise<unknown>,
+): void {
+  bindOperation(instance, services, {
+    operationId,
+    handler: async (context) => {
+      const result = await handler(context as unknown as MakeRouteContext<Params>);
+      return result === context.reply ? { answered: context.reply } : { body: result };
+    },
+  });
 }
 
 /** A body field `teamId`, when sent, must name the same team as the query. */

@@ -15,7 +15,7 @@ import {
 import { parseOrThrow } from '../../validation.ts';
 import { agentByClientId, resolveThread } from './client-ids.ts';
 import { MakeError, runFailureStatus } from './make-errors.ts';
-import { makeContext, presentedKey } from './make-request.ts';
+import { addRoute, presentedKey } from './make-request.ts';
 import { runMakeAgentSchema } from './make-schemas.ts';
 import { makeSteps, sendMakeSteps } from './step-stream.ts';
 
@@ -38,10 +38,10 @@ function disconnectSignal(reply: FastifyReply): AbortSignal {
  */
 async function startRun(
   services: Services,
+  caller: Caller,
   request: FastifyRequest<{ Params: AgentParams }>,
   mode: RunMode,
 ): Promise<{ caller: Caller; run: Run; threadId: string; hasCallback: boolean }> {
-  const { caller } = await makeContext(services, request, 'run');
   const body = parseOrThrow(runMakeAgentSchema, request.body ?? {}, 'body');
   // The agent first: an unknown agent must not leave a new thread behind.
   const agent = await agentByClientId(services, caller, request.params.agentId);
@@ -75,11 +75,13 @@ async function startRun(
 }
 
 export function registerRunRoutes(instance: FastifyInstance, services: Services): void {
-  instance.post<{ Params: AgentParams }>(
-    '/ai-agents/v1/agents/:agentId/run',
-    async (request, reply): Promise<MakeRunResult> => {
+  addRoute<AgentParams>(
+    instance,
+    services,
+    'runAgent',
+    async ({ caller: key, request, reply }): Promise<MakeRunResult> => {
       const signal = disconnectSignal(reply);
-      const { caller, run, threadId, hasCallback } = await startRun(services, request, 'wait');
+      const { caller, run, threadId, hasCallback } = await startRun(services, key, request, 'wait');
       // With a callback the result is POSTed there when the run ends; the answer comes at once.
       if (hasCallback) return { response: '', threadId, lastAgentIterationId: idToUuid(run.id) };
       const ended = await services.runs.waitForEnd(caller, run.id, signal);
@@ -95,11 +97,13 @@ export function registerRunRoutes(instance: FastifyInstance, services: Services)
     },
   );
 
-  instance.post<{ Params: AgentParams }>(
-    '/ai-agents/v1/agents/:agentId/run/stream',
-    async (request, reply) => {
+  addRoute<AgentParams>(
+    instance,
+    services,
+    'runAgentStream',
+    async ({ caller: key, request, reply }): Promise<FastifyReply> => {
       const signal = disconnectSignal(reply);
-      const { caller, run, threadId } = await startRun(services, request, 'stream');
+      const { caller, run, threadId } = await startRun(services, key, request, 'stream');
       const version = await services.agents.getVersion(caller, run.agentId, run.agentVersion);
       const events = await services.runs.stream(caller, run.id, 0, signal);
       return sendMakeSteps(

@@ -23,9 +23,7 @@ function agentNameOf(context: RouteContext): string {
 
 export function registerAgentRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'GET',
-    url: '/api/agents',
-    scope: 'read',
+    operationId: 'listAgents',
     handler: async ({ caller, namespace, request }) => {
       const { limit } = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.agents.list(caller, { limit });
@@ -34,9 +32,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
   });
 
   addRoute(app, services, {
-    method: 'GET',
-    url: '/api/agents/:namespace/:name',
-    scope: 'read',
+    operationId: 'getAgent',
     handler: async (context) => {
       const agent = await services.agents.get(context.caller, agentNameOf(context));
       return { body: toRunagentsAgent(agent, context.namespace) };
@@ -44,9 +40,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
   });
 
   addRoute(app, services, {
-    method: 'DELETE',
-    url: '/api/agents/:namespace/:name',
-    scope: 'write',
+    operationId: 'deleteAgent',
     handler: async (context) => {
       const agent = await services.agents.get(context.caller, agentNameOf(context));
       await services.agents.delete(context.caller, agent.id);

@@ -47,9 +47,7 @@ const maxUpsertAttempts = 5;
 
 export function registerDeployRoute(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'POST',
-    url: '/api/deploy',
-    scope: 'write',
+    operationId: 'deploy',
     handler: async (context) => {
       const body = parseOrThrow(deployBodySchema, context.request.body ?? {}, 'body');
       if (body.agent_name === undefined || body.agent_name === null || body.agent_name === '') {

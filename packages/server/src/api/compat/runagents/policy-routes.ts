@@ -54,9 +54,7 @@ export function toRunagentsPolicy(policy: Policy, namespace: string) {
 
 export function registerPolicyRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'GET',
-    url: '/api/policies',
-    scope: 'read',
+    operationId: 'listPolicies',
     handler: async ({ caller, namespace, request }) => {
       const { limit } = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.policies.list(caller, { limit });
@@ -66,9 +64,7 @@ export function registerPolicyRoutes(app: FastifyInstance, services: Services): 
 
   /** Idempotent by name, like the other resources: an existing policy takes the given rules. */
   addRoute(app, services, {
-    method: 'POST',
-    url: '/api/policies',
-    scope: 'write',
+    operationId: 'createPolicy',
     handler: async (context) => {
       const body = parseOrThrow(policyBodySchema, context.request.body, 'body');
       assertSameNamespace(context, body.namespace, 'namespace');

@@ -58,9 +58,7 @@ export function toRunagentsProvider(provider: Provider, namespace: string) {
 
 export function registerProviderRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'GET',
-    url: '/api/model-providers',
-    scope: 'read',
+    operationId: 'listModelProviders',
     handler: async ({ caller, namespace, request }) => {
       const { limit } = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.providers.list(caller, { limit });
@@ -69,9 +67,7 @@ export function registerProviderRoutes(app: FastifyInstance, services: Services)
   });
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/api/model-providers',
-    scope: 'write',
+    operationId: 'createModelProvider',
     handler: async (context) => {
       const body = parseOrThrow(providerBodySchema, context.request.body, 'body');
       assertSameNamespace(context, body.namespace, 'namespace');

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Scope } from '@runyard/protocol';
-import { hasScope, type Caller } from '../../../core/caller.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { RunyardError } from '../../../shared/errors.ts';
+import { compatRouteBinder, headerValue, type CompatResult } from '../compat-routes.ts';
 import { RunagentsError, badRequest } from './errors.ts';
+import { runagentsSurface } from './runagents-surface.ts';
 
 export interface RouteContext {
   caller: Caller;
@@ -13,52 +14,40 @@ export interface RouteContext {
   reply: FastifyReply;
 }
 
-export interface RouteResult {
-  status?: number;
-  body: unknown;
-}
+export type RouteResult = CompatResult;
 
-export interface RunagentsRoute {
-  method: 'GET' | 'POST' | 'DELETE';
-  url: string;
-  /** The Runyard scope the key needs, like the /v1 routes the handler delegates to. */
-  scope: Scope;
-  handler: (context: RouteContext) => Promise<RouteResult>;
+/**
+ * The namespace of a keyed request, once the key is known and has the scope: nothing about
+ * namespaces is said to an unknown caller.
+ */
+async function resolveNamespace(
+  services: Services,
+  caller: Caller,
+  request: FastifyRequest,
+): Promise<{ namespace: string }> {
+  const workspace = await services.workspaces.get(caller, caller.workspaceId);
+  const namespace = namespaceOf(workspace);
+  const asked = headerValue(request, 'x-workspace-namespace');
+  // A key acts in its own workspace only: another namespace in the header is refused (403)
+  // rather than silently ignored, so a misconfigured client notices.
+  if (asked !== undefined && asked !== '' && asked !== namespace && asked !== workspace.id) {
+    throw new RunagentsError(
+      403,
+      'forbidden',
+      `this API key belongs to namespace '${namespace}', not '${asked}'`,
+      {
+        namespace,
+      },
+    );
+  }
+  return { namespace };
 }
 
 /**
- * Registers one route: authenticate (Bearer), check the scope, resolve the namespace, then the
- * handler. Authentication comes first: nothing about namespaces is said to an unknown caller.
+ * Binds one operation of runagents-surface.ts to its handler through the compat route builder
+ * (Bearer, the operation's scope, the namespace, then the handler).
  */
-export function addRoute(app: FastifyInstance, services: Services, route: RunagentsRoute): void {
-  app.route({
-    method: route.method,
-    url: route.url,
-    handler: async (request, reply) => {
-      const caller = await services.auth.authenticate(presentedKey(request));
-      if (!hasScope(caller, route.scope)) {
-        throw new RunyardError('PERMISSION_DENIED', `this API key lacks the '${route.scope}' scope`, {
-          requiredScope: route.scope,
-        });
-      }
-      const workspace = await services.workspaces.get(caller, caller.workspaceId);
-      const namespace = namespaceOf(workspace);
-      const asked = headerValue(request, 'x-workspace-namespace');
-      // A key acts in its own workspace only: another namespace in the header is refused (403)
-      // rather than silently ignored, so a misconfigured client notices.
-      if (asked !== undefined && asked !== '' && asked !== namespace && asked !== workspace.id) {
-        throw new RunagentsError(
-          403,
-          'forbidden',
-          `this API key belongs to namespace '${namespace}', not '${asked}'`,
-          { namespace },
-        );
-      }
-      const result = await route.handler({ caller, namespace, request, reply });
-      return reply.code(result.status ?? 200).send(result.body);
-    },
-  });
-}
+export const addRoute = compatRouteBinder(runagentsSurface, resolveNamespace);
 
 /**
  * A workspace's namespace: its name as a DNS label (lower case; every run of other characters
@@ -82,18 +71,6 @@ export function assertSameNamespace(context: RouteContext, given: string | undef
     `namespace mismatch: ${field} is '${given}' but the workspace header (or the API key) names '${context.namespace}'`,
     { namespace: context.namespace, given },
   );
-}
-
-/** runagents sends `Authorization: Bearer <key>`. */
-function presentedKey(request: FastifyRequest): string | undefined {
-  const authorization = headerValue(request, 'authorization');
-  if (authorization === undefined) return undefined;
-  return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? '';
-}
-
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The resource, or undefined when the service answers NOT_FOUND; other failures propagate. */

@@ -121,9 +121,7 @@ async function agentNames(services: Services, caller: Caller, runs: readonly Run
 
 export function registerRunRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'POST',
-    url: '/runs',
-    scope: 'run',
+    operationId: 'createRun',
     handler: async (context) => {
       const body = parseOrThrow(createRunSchema, context.request.body, 'body');
       assertSameNamespace(context, body.namespace, 'namespace');
@@ -145,9 +143,7 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
   });
 
   addRoute(app, services, {
-    method: 'GET',
-    url: '/runs',
-    scope: 'read',
+    operationId: 'listRuns',
     handler: async (context) => {
       const query = parseOrThrow(listRunsQuerySchema, context.request.query ?? {}, 'query');
       const agent =
@@ -178,9 +174,7 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
   });
 
   addRoute(app, services, {
-    method: 'GET',
-    url: '/runs/:id',
-    scope: 'read',
+    operationId: 'getRun',
     handler: async (context) => {
       const { id } = parseOrThrow(runParamsSchema, context.request.params, 'path');
       const run = await services.runs.get(context.caller, id);
@@ -190,9 +184,7 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
   });
 
   addRoute(app, services, {
-    method: 'GET',
-    url: '/runs/:id/events',
-    scope: 'read',
+    operationId: 'listRunEvents',
     handler: async (context) => {
       const { id } = parseOrThrow(runParamsSchema, context.request.params, 'path');
       const events = await services.runs.events(context.caller, id, 0, 10_000);
@@ -201,9 +193,7 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
   });
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/runs/:id/approve',
-    scope: 'run',
+    operationId: 'approveRun',
     handler: async (context) => {
       const { id } = parseOrThrow(runParamsSchema, context.request.params, 'path');
       const body = parseOrThrow(approveBodySchema, context.request.body ?? {}, 'body');
@@ -218,9 +208,7 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
   });
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/runs/:id/deny',
-    scope: 'run',
+    operationId: 'denyRun',
     handler: async (context) => {
       const { id } = parseOrThrow(runParamsSchema, context.request.params, 'path');
       const body = parseOrThrow(denyBodySchema, context.request.body ?? {}, 'body');

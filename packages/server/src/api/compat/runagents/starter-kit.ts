@@ -14,14 +14,15 @@ export const starterProviderName = 'playground-llm';
 export function registerStarterKitRoutes(app: FastifyInstance, services: Services): void {
   // The echo service behind echo-tool: reflects a JSON body. Open on purpose (the tool sends no
   // credential); it reads nothing and stores nothing.
-  for (const url of ['/echo', '/echo/']) {
-    app.post(url, async (request) => ({ echo: request.body ?? null }));
+  for (const operationId of ['echo', 'echoWithSlash'] as const) {
+    addRoute(app, services, {
+      operationId,
+      handler: async ({ request }) => ({ body: { echo: request.body ?? null } }),
+    });
   }
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/api/starter-kit',
-    scope: 'write',
+    operationId: 'runStarterKit',
     handler: async ({ caller, request }) => {
       if ((await unlessNotFound(services.tools.get(caller, starterToolName))) === undefined) {
         await upsertTool(services, caller, {

@@ -61,9 +61,7 @@ export async function accessModes(services: Services, caller: Caller, tools: rea
 
 export function registerToolRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'GET',
-    url: '/api/tools',
-    scope: 'read',
+    operationId: 'listTools',
     handler: async ({ caller, namespace, request }) => {
       const { limit } = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.tools.list(caller, { limit });
@@ -75,9 +73,7 @@ export function registerToolRoutes(app: FastifyInstance, services: Services): vo
   });
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/api/tools',
-    scope: 'write',
+    operationId: 'createTool',
     handler: async (context) => {
       const body = parseOrThrow(toolBodySchema, context.request.body, 'body');
       assertSameNamespace(context, body.namespace, 'namespace');

@@ -30,9 +30,7 @@ const maxUpsertAttempts = 5;
 
 export function registerAgentRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'POST',
-    url: '/v1/agents',
-    scope: 'write',
+    operationId: 'upsertAgent',
     handler: async ({ caller, request }) => {
       const body = parseOrThrow(upsertBodySchema, request.body, 'body');
       const { action, agent } = await upsertAgent(services, caller, body);
@@ -55,9 +53,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
   });
 
   addRoute(app, services, {
-    method: 'GET',
-    url: '/v1/agents',
-    scope: 'read',
+    operationId: 'listAgents',
     handler: async ({ caller, request }) => {
       const query = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.agents.list(caller, { limit: query.limit, cursor: query.cursor });
@@ -72,9 +68,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
   });
 
   addRoute(app, services, {
-    method: 'GET',
-    url: '/v1/agents/:slug',
-    scope: 'read',
+    operationId: 'getAgent',
     handler: async ({ caller, request }) => {
       const { slug } = parseOrThrow(slugParamsSchema, request.params, 'path');
       return { body: { data: toRuntoolsAgent(await services.agents.get(caller, slug), caller.workspaceId) } };
@@ -82,9 +76,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
   });
 
   addRoute(app, services, {
-    method: 'DELETE',
-    url: '/v1/agents/:slug',
-    scope: 'write',
+    operationId: 'deleteAgent',
     handler: async ({ caller, request }) => {
       const { slug } = parseOrThrow(slugParamsSchema, request.params, 'path');
       const agent = await services.agents.get(caller, slug);

@@ -54,9 +54,7 @@ const slugParamsSchema = z.strictObject({ slug: z.string().min(1).max(200) });
 
 export function registerRunRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'POST',
-    url: '/v1/run',
-    scope: 'run',
+    operationId: 'run',
     handler: async (context) => {
       const body = parseOrThrow(runBodySchema, context.request.body, 'body');
       return startRun(services, context, body.agent, body);
@@ -64,9 +62,7 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
   });
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/v1/agents/:slug/run',
-    scope: 'run',
+    operationId: 'runAgent',
     handler: async (context) => {
       const { slug } = parseOrThrow(slugParamsSchema, context.request.params, 'path');
       const body = parseOrThrow(agentRunBodySchema, context.request.body, 'body');

@@ -49,9 +49,7 @@ const updateBodySchema = z.strictObject({
 
 export function registerThreadRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
-    method: 'GET',
-    url: '/v1/threads',
-    scope: 'read',
+    operationId: 'listThreads',
     handler: async ({ caller, request }) => {
       const query = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.threads.list(caller, { limit: query.limit, cursor: query.cursor });
@@ -71,9 +69,7 @@ export function registerThreadRoutes(app: FastifyInstance, services: Services): 
   });
 
   addRoute(app, services, {
-    method: 'POST',
-    url: '/v1/threads',
-    scope: 'write',
+    operationId: 'createThread',
     handler: async ({ caller, request }) => {
       const body = parseOrThrow(createBodySchema, request.body ?? {}, 'body');
       const thread = await services.threads.create(caller, body);
@@ -82,11 +78,9 @@ export function registerThreadRoutes(app: FastifyInstance, services: Services): 
   });
 
   // The snapshot and the event history answer alike: the thread and a page of its events.
-  for (const url of ['/v1/threads/:threadId', '/v1/threads/:threadId/events']) {
+  for (const operationId of ['getThread', 'listThreadEvents'] as const) {
     addRoute(app, services, {
-      method: 'GET',
-      url,
-      scope: 'read',
+      operationId,
       handler: async ({ caller, request }) => {
         const { threadId } = parseOrThrow(threadParamsSchema, request.params, 'path');
         const query = parseOrThrow(eventsQuerySchema, request.query ?? {}, 'query');
@@ -104,9 +98,7 @@ export function registerThreadRoutes(app: FastifyInstance, services: Services): 
   }
 
   addRoute(app, services, {
-    method: 'PATCH',
-    url: '/v1/threads/:threadId',
-    scope: 'write',
+    operationId: 'updateThread',
     handler: async ({ caller, request }) => {
       const { threadId } = parseOrThrow(threadParamsSchema, request.params, 'path');
       const body = parseOrThrow(updateBodySchema, request.body, 'body');
@@ -127,9 +119,7 @@ export function registerThreadRoutes(app: FastifyInstance, services: Services): 
   });
 
   addRoute(app, services, {
-    method: 'DELETE',
-    url: '/v1/threads/:threadId',
-    scope: 'write',
+    operationId: 'deleteThread',
     handler: async ({ caller, request }) => {
       const { threadId } = parseOrThrow(threadParamsSchema, request.params, 'path');
       await services.threads.delete(caller, threadId);
