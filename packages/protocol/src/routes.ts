@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineRoute } from './route.ts';
 import { emptySchema, pageSchema, paginationQuerySchema } from './common.ts';
 import { idSchema } from './ids.ts';
-import { createWorkspaceSchema, workspaceSchema } from './resources/workspaces.ts';
+import { createWorkspaceSchema, updateWorkspaceSchema, workspaceSchema } from './resources/workspaces.ts';
 import { apiKeySchema, createApiKeySchema, createdApiKeySchema } from './resources/api-keys.ts';
 import {
   createSecretSchema,
@@ -125,6 +125,18 @@ export const routes = {
     tag: 'Workspaces',
     summary: 'Get a workspace',
     params: z.strictObject({ workspaceId: idSchema('workspace') }),
+    response: workspaceSchema,
+    status: 200,
+  }),
+  updateWorkspace: defineRoute({
+    operationId: 'updateWorkspace',
+    method: 'PATCH',
+    path: '/v1/workspaces/{workspaceId}',
+    scope: 'admin',
+    tag: 'Workspaces',
+    summary: "Change a workspace's settings (its default model)",
+    params: z.strictObject({ workspaceId: idSchema('workspace') }),
+    body: updateWorkspaceSchema,
     response: workspaceSchema,
     status: 200,
   }),

@@ -62,6 +62,9 @@ export class Runyard {
       this.data(this.transport.call(routes.listWorkspaces, { query })),
     get: (workspaceId: string): Promise<Workspace> =>
       this.data(this.transport.call(routes.getWorkspace, { params: { workspaceId } })),
+    /** Sets or unsets (`defaultModel: null`) the workspace's default model. */
+    update: (workspaceId: string, body: BodyInputOf<typeof routes.updateWorkspace>): Promise<Workspace> =>
+      this.data(this.transport.call(routes.updateWorkspace, { params: { workspaceId }, body })),
   };
 
   readonly apiKeys = {

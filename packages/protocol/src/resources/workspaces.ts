@@ -1,12 +1,19 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { nameSchema, timestampSchema } from '../common.ts';
+import { modelReferenceSchema } from './agents.ts';
 
 export const workspaceSchema = z
   .object({
     id: idSchema('workspace'),
     name: z.string(),
     teamId: z.number().int().positive(),
+    defaultModel: z
+      .string()
+      .nullable()
+      .describe(
+        'The "provider/model" an agent uses when its definition names no model (a runagents deploy without llm_configs); null when unset. The starter kits set "playground/playground" when it is unset.',
+      ),
     createdAt: timestampSchema,
   })
   .meta({ id: 'Workspace' });
@@ -14,3 +21,13 @@ export type Workspace = z.infer<typeof workspaceSchema>;
 
 export const createWorkspaceSchema = z.strictObject({ name: nameSchema }).meta({ id: 'CreateWorkspace' });
 export type CreateWorkspace = z.infer<typeof createWorkspaceSchema>;
+
+export const updateWorkspaceSchema = z
+  .strictObject({
+    defaultModel: modelReferenceSchema
+      .nullable()
+      .optional()
+      .describe('A "provider/model" whose provider exists in the workspace; null unsets it.'),
+  })
+  .meta({ id: 'UpdateWorkspace' });
+export type UpdateWorkspace = z.infer<typeof updateWorkspaceSchema>;

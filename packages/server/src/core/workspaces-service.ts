@@ -1,6 +1,6 @@
-import type { Workspace } from '@runyard/protocol';
+import type { UpdateWorkspace, Workspace } from '@runyard/protocol';
 import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
-import { RunyardError, notFound } from '../shared/errors.ts';
+import { RunyardError, invalidField, notFound } from '../shared/errors.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -38,6 +38,33 @@ export class WorkspacesService {
       caller.isInstanceAdmin || id === caller.workspaceId ? await this.store.workspaces.get(id) : undefined;
     if (workspace === undefined) throw notFound('workspace', id);
     return workspace;
+  }
+
+  /** `defaultModel` must name a provider of the workspace (like an agent's model); null unsets it. */
+  async update(caller: Caller, id: string, change: UpdateWorkspace): Promise<Workspace> {
+    const current = await this.get(caller, id);
+    if (change.defaultModel !== undefined) {
+      if (change.defaultModel !== null) await assertProviderExists(this.store, id, change.defaultModel);
+      if (!(await this.store.workspaces.setDefaultModel(id, change.defaultModel)))
+        throw notFound('workspace', id);
+    }
+    return { ...current, ...(change.defaultModel !== undefined && { defaultModel: change.defaultModel }) };
+  }
+
+  /**
+   * The starter kits' default: sets `model` only while the workspace has none, so a model the user
+   * chose is never replaced. Answers the workspace's default model afterwards.
+   */
+  async ensureDefaultModel(caller: Caller, model: string): Promise<string> {
+    await this.store.workspaces.setDefaultModelIfUnset(caller.workspaceId, model);
+    return (await this.get(caller, caller.workspaceId)).defaultModel ?? model;
+  }
+}
+
+async function assertProviderExists(store: Store, workspaceId: string, model: string): Promise<void> {
+  const providerName = model.slice(0, model.indexOf('/'));
+  if ((await store.providers.get(workspaceId, providerName)) === undefined) {
+    throw invalidField('defaultModel', `no provider named '${providerName}' exists in this workspace`);
   }
 }
 

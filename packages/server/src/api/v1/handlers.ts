@@ -38,6 +38,9 @@ export function v1Handlers({
     createWorkspace: async ({ caller, body }) => ({ body: await workspaces.create(caller, body.name) }),
     listWorkspaces: async ({ caller, query }) => ({ body: await workspaces.list(caller, query) }),
     getWorkspace: async ({ caller, params }) => ({ body: await workspaces.get(caller, params.workspaceId) }),
+    updateWorkspace: async ({ caller, params, body }) => ({
+      body: await workspaces.update(caller, params.workspaceId, body),
+    }),
 
     createApiKey: async ({ caller, body }) => ({ body: await apiKeys.create(caller, body) }),
     listApiKeys: async ({ caller, query }) => ({ body: await apiKeys.list(caller, query) }),

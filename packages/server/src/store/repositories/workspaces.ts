@@ -7,6 +7,7 @@ const toWorkspace = (row: WorkspaceTable): Workspace => ({
   id: row.id,
   name: row.name,
   teamId: row.team_id,
+  defaultModel: row.default_model,
   createdAt: row.created_at,
 });
 
@@ -23,6 +24,7 @@ export class WorkspaceRepository {
       id: input.id,
       name: input.name,
       team_id: Number(highest?.highest ?? 0) + 1,
+      default_model: null,
       created_at: input.createdAt,
     };
     await this.db.insertInto('workspaces').values(row).execute();
@@ -32,6 +34,27 @@ export class WorkspaceRepository {
   async get(id: string): Promise<Workspace | undefined> {
     const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toWorkspace(row);
+  }
+
+  /** Sets the default model; false when no such workspace exists. */
+  async setDefaultModel(id: string, defaultModel: string | null): Promise<boolean> {
+    const result = await this.db
+      .updateTable('workspaces')
+      .set({ default_model: defaultModel })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Sets the default model only while none is set (the starter kits); false when one was. */
+  async setDefaultModelIfUnset(id: string, defaultModel: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('workspaces')
+      .set({ default_model: defaultModel })
+      .where('id', '=', id)
+      .where('default_model', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async first(): Promise<Workspace | undefined> {

@@ -5,6 +5,8 @@ import { upsertTool } from './tool-routes.ts';
 
 export const starterToolName = 'echo-tool';
 export const starterProviderName = 'playground-llm';
+/** The namespace's default model the kit sets when it has none: the built-in offline playground. */
+export const starterDefaultModel = 'playground/playground';
 
 /**
  * `POST /api/starter-kit`: the `echo-tool` (an http tool calling this server's `/echo`, access mode
@@ -44,6 +46,8 @@ export function registerStarterKitRoutes(app: FastifyInstance, services: Service
         });
       }
       await services.providers.ensurePlayground(caller, starterProviderName);
+      // The model of agents deployed without llm_configs, unless the namespace has one already.
+      await services.workspaces.ensureDefaultModel(caller, starterDefaultModel);
       return {
         status: 201,
         body: { tool_created: starterToolName, model_provider_created: starterProviderName },
