@@ -89,6 +89,13 @@ const table: Record<string, readonly Exercise[]> = {
   ],
   listWorkspaces: [{ expect: { outcome: 'list-excludes', foreignIds: (a) => [a.workspaceA] } }],
   getWorkspace: [{ params: (a) => ({ workspaceId: a.workspaceA }), expect: notFound }],
+  updateWorkspace: [
+    {
+      params: (a) => ({ workspaceId: a.workspaceA }),
+      body: () => ({ defaultModel: 'playground/playground' }),
+      expect: notFound,
+    },
+  ],
 
   createApiKey: [
     { body: (a) => ({ name: 'into-a', scopes: ['admin'], workspaceId: a.workspaceA }), expect: notFound },
@@ -458,7 +465,10 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     const admin = server.admin;
     const workspaceA = (await admin.workspaces.list()).data.find((workspace) => workspace.teamId === 1);
     if (workspaceA === undefined) throw new Error('no default workspace');
+    // B's own default model is set from the start: its starter kit (which sets it only when unset)
+    // then changes nothing that the instance administrator's snapshot of the workspaces shows.
     const workspaceB = await admin.workspaces.create({ name: 'tenant-b' });
+    await admin.workspaces.update(workspaceB.id, { defaultModel: 'playground/playground' });
     const createdB = await admin.apiKeys.create({
       name: 'b-admin',
       scopes: ['admin'],
