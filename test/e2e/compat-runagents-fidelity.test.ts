@@ -166,7 +166,7 @@ describe.each(backendNames)('the runagents surface as documented on %s', (backen
     expect(await waitForStatus(call, run.id, ['PAUSED_CONSENT'])).toMatchObject({ status: 'PAUSED_CONSENT' });
     const consent = json<{ id: string; status: string }[]>(await call('GET', '/runs?status=PAUSED_CONSENT'));
     expect(consent.map((item) => [item.id, item.status])).toEqual([[run.id, 'PAUSED_CONSENT']]);
-    expect(await json(await call('GET', '/runs?status=PAUSED_APPROVAL'))).toEqual([]);
+    expect(json(await call('GET', '/runs?status=PAUSED_APPROVAL'))).toEqual([]);
   });
 
   it.skipIf(skip)(

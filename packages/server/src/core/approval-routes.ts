@@ -22,9 +22,12 @@ function routeCovers(route: ApprovalRoute, toolName: string): boolean {
  */
 export async function routedApproval(store: Store, approval: ApprovalRecord): Promise<RoutedApproval> {
   const run = await store.runs.get(approval.workspaceId, approval.runId);
-  const version = run === undefined ? undefined : await store.agents.getVersion(run.agentId, run.agentVersion);
+  const version =
+    run === undefined ? undefined : await store.agents.getVersion(run.agentId, run.agentVersion);
   const bound = version?.config.policies ?? [];
-  const byName = new Map((await store.policies.findMany(approval.workspaceId, bound)).map((p) => [p.name, p]));
+  const byName = new Map(
+    (await store.policies.findMany(approval.workspaceId, bound)).map((p) => [p.name, p]),
+  );
   const routes = bound.flatMap((name) =>
     (byName.get(name)?.approvalRoutes ?? []).filter((route) => routeCovers(route, approval.toolName)),
   );

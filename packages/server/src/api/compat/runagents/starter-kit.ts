@@ -10,8 +10,9 @@ export const starterDefaultModel = 'playground/playground';
 
 /**
  * `POST /api/starter-kit`: the `echo-tool` (an http tool calling this server's `/echo`, access mode
- * Open) and the `playground-llm` provider (the offline playground model). Idempotent: what exists
- * is kept as it is, whatever the user made of it, and the answer is the same every time.
+ * Open), the `playground-llm` provider (the offline playground model) and, while the namespace has
+ * none, its default model (`playground/playground`). Idempotent: what exists is kept as it is,
+ * whatever the user made of it, and the answer is the same every time.
  */
 export function registerStarterKitRoutes(app: FastifyInstance, services: Services): void {
   // The echo service behind echo-tool: reflects a JSON body. Open on purpose (the tool sends no
