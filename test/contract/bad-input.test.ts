@@ -58,7 +58,10 @@ const routeInputs: Record<string, RouteInput> = {
   createWorkspace: { body: { name: 'new-workspace' } },
   listWorkspaces: {},
   getWorkspace: { params: (fixtures) => ({ workspaceId: fixtures.workspaceId }) },
-  updateWorkspace: { params: (fixtures) => ({ workspaceId: fixtures.workspaceId }), body: { teamId: 1 } },
+  updateWorkspace: {
+    params: (fixtures) => ({ workspaceId: fixtures.workspaceId }),
+    body: { defaultModel: 'playground/playground' },
+  },
   createApiKey: { body: { name: 'new-key', scopes: ['read'] } },
   listApiKeys: {},
   getApiKey: { params: (fixtures) => ({ keyId: fixtures.apiKeyId }) },

@@ -92,6 +92,11 @@ const table: Record<string, readonly Exercise[]> = {
   updateWorkspace: [
     { params: (a) => ({ workspaceId: a.workspaceA }), body: () => ({ teamId: 4242 }), expect: notFound },
     { params: (a) => ({ workspaceId: a.workspaceA }), body: () => ({}), expect: notFound },
+    {
+      params: (a) => ({ workspaceId: a.workspaceA }),
+      body: () => ({ defaultModel: 'playground/playground' }),
+      expect: notFound,
+    },
   ],
 
   createApiKey: [
@@ -463,7 +468,10 @@ describe.each(backendNames)('foreign workspace on %s', (backend) => {
     const admin = server.admin;
     const workspaceA = (await admin.workspaces.list()).data.find((workspace) => workspace.teamId === 1);
     if (workspaceA === undefined) throw new Error('no default workspace');
+    // B's own default model is set from the start: its starter kit (which sets it only when unset)
+    // then changes nothing that the instance administrator's snapshot of the workspaces shows.
     const workspaceB = await admin.workspaces.create({ name: 'tenant-b' });
+    await admin.workspaces.update(workspaceB.id, { defaultModel: 'playground/playground' });
     const createdB = await admin.apiKeys.create({
       name: 'b-admin',
       scopes: ['admin'],

@@ -275,7 +275,7 @@ describe.each(backendNames)('the runagents surface on %s', (backend) => {
     expect(provider.status).toBe(201);
     expect(provider.body).toMatchObject({
       name: 'local-ollama',
-      provider: 'openai-compatible',
+      provider: 'ollama',
       models: ['llama3'],
       rateLimit: { requestsPerMinute: 60 },
     });
@@ -312,16 +312,12 @@ describe.each(backendNames)('the runagents surface on %s', (backend) => {
       400,
       'bad_request',
     );
-    expectRunagentsError(
-      await call('POST', '/api/policies', {
-        body: {
-          name: 'routed',
-          spec: { rules: [], approvals: [{ toolIds: ['stripe-api'], approvers: ['a@example.com'] }] },
-        },
-      }),
-      422,
-      'not_supported',
-    );
+    const routes = [{ toolIds: ['stripe-api'], approvers: ['a@example.com'], defaultDuration: '1h30m' }];
+    const routed = await call('POST', '/api/policies', {
+      body: { name: 'routed', spec: { rules: [], approvals: routes } },
+    });
+    expect(routed.status).toBe(201);
+    expect(json<{ spec: { approvals: unknown[] } }>(routed).spec.approvals).toEqual(routes);
   });
 
   it.skipIf(skip)('answers bad input, missing keys and other workspaces in its own shape', async () => {

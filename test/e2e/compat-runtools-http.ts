@@ -115,6 +115,14 @@ export const upsertResponseSchema = z.strictObject({
     targetDeviceId: nullableString,
     endpoint: z.string(),
   }),
+  /** What the upsert stored but this server cannot use yet. */
+  warnings: z.array(
+    z.strictObject({
+      code: z.enum(['model_unavailable', 'tool_unavailable', 'sandbox_unavailable', 'device_unavailable']),
+      field: z.string(),
+      message: z.string(),
+    }),
+  ),
 });
 
 const agentSchema = z.strictObject({

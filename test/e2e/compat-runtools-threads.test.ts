@@ -230,7 +230,8 @@ describe.each(backendNames)('the runtools surface: threads, auth and errors on %
       ['POST', '/v1/agents', { body: { slug: 'ok-slug', executionMode: 'cloud' } }],
       ['POST', '/v1/agents', { body: { slug: 'ok-slug', executionMode: 'in_sandbox' } }],
       ['POST', '/v1/agents', { body: { slug: 'ok-slug', executionMode: 'local-mac' } }],
-      ['POST', '/v1/agents', { body: { slug: 'ok-slug', model: 'mystery-model' } }],
+      // A bare model id no provider serves is stored with a warning (compat-runtools.test.ts); a
+      // provider/model reference must name an existing provider.
       ['POST', '/v1/agents', { body: { slug: 'ok-slug', model: 'nowhere/model' } }],
       ['POST', '/v1/agents', { body: { slug: 'ok-slug', maxIterations: 0 } }],
       ['POST', '/v1/agents', { body: { slug: 'ok-slug', env: { 'bad name': 'x' } } }],

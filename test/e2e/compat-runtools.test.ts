@@ -18,106 +18,202 @@ import {
 describe.each(backendNames)('the runtools surface: agents and runs on %s', (backend) => {
   const { skip, server } = useTestServer(backend);
 
-  it.skipIf(skip)('answers the seed example verbatim once the model has a provider', async () => {
-    const key = await freshWorkspace(server(), 'runtools seed');
+  it.skipIf(skip)(
+    'stores the seed example verbatim on a fresh server, saying what is not available yet',
+    async () => {
+      const key = await freshWorkspace(server(), 'runtools seed');
+      const call = runtoolsClient(server(), key);
+      const workspace = server().client(key);
+
+      // No provider serves claude-sonnet-4 yet, and sandboxes do not exist: stored all the same (201),
+      // with the documented fields, and a warning for each thing the agent cannot use here yet.
+      const createdResponse = await call('POST', '/v1/agents', { body: seedAgentBody });
+      expect(createdResponse.status).toBe(201);
+      const createdBody = bodyOf(upsertResponseSchema, createdResponse);
+      const created = createdBody.data;
+      expect(created).toEqual({
+        id: expect.stringMatching(/^agt_/) as unknown,
+        slug: 'code-assistant',
+        action: 'created',
+        version: 1,
+        sandboxId: 'build-runner',
+        targetDeviceId: null,
+        endpoint: `${server().url}/compat/runtools/v1/agents/code-assistant/run`,
+      });
+      expect(createdBody.warnings.map((warning) => [warning.code, warning.field])).toEqual([
+        ['model_unavailable', 'model'],
+        ['tool_unavailable', 'tools.0'],
+        ['tool_unavailable', 'tools.1'],
+        ['tool_unavailable', 'tools.2'],
+        ['tool_unavailable', 'tools.3'],
+        ['tool_unavailable', 'tools.4'],
+        ['sandbox_unavailable', 'sandbox'],
+      ]);
+      const [modelWarning, execWarning, , , webSearchWarning] = createdBody.warnings;
+      expect(modelWarning?.message).toContain("no provider in this workspace serves 'claude-sonnet-4'");
+      expect(modelWarning?.message).toContain('add an anthropic provider');
+      expect(execWarning?.message).toContain("'exec_command' acts in a sandbox");
+      expect(webSearchWarning?.message).toContain("no tool named 'web_search' exists in this workspace");
+
+      // The same call again changes nothing: runtools' `updated`, still version 1, the same warnings.
+      const againResponse = await call('POST', '/v1/agents', { body: seedAgentBody });
+      expect(againResponse.status).toBe(200);
+      expect(bodyOf(upsertResponseSchema, againResponse)).toEqual({
+        data: { ...created, action: 'updated' },
+        warnings: createdBody.warnings,
+      });
+
+      const stored = await workspace.agents.get('code-assistant');
+      expect(stored).toMatchObject({
+        id: created.id,
+        name: 'Code Assistant',
+        // The provider it waits for, named after the kind to add.
+        model: 'anthropic/claude-sonnet-4',
+        instructions: 'You are a careful software engineering assistant.',
+        tools: [],
+        settings: { maxIterations: 25, maxOutputTokens: 16384 },
+        metadata: {
+          runtools: {
+            model: 'claude-sonnet-4',
+            tools: seedAgentBody.tools,
+            sandbox: 'build-runner',
+            executionMode: 'in_sandbox',
+            targetDeviceId: null,
+            resources: [],
+            unservedModelKind: 'anthropic',
+          },
+        },
+      });
+
+      // Until sandboxes exist, running an in_sandbox agent is a clear 422, and no run is made.
+      for (const [path, body] of [
+        [
+          '/v1/run',
+          { agent: 'code-assistant', prompt: 'Run the tests and summarize failures.', stream: false },
+        ],
+        ['/v1/agents/code-assistant/run', { prompt: 'Create a tiny TypeScript CLI.' }],
+      ] as const) {
+        const refusedRun = expectRuntoolsError(
+          await call('POST', path, { body }),
+          422,
+          'sandbox_unavailable',
+        );
+        expect(refusedRun.message).toContain('sandboxes are not available on this server');
+      }
+
+      // The same agent, managed: its run fails at once, naming the provider kind to add.
+      const managedBody = {
+        ...seedAgentBody,
+        slug: 'code-managed',
+        sandbox: undefined,
+        executionMode: 'managed',
+      };
+      const managed = bodyOf(upsertResponseSchema, await call('POST', '/v1/agents', { body: managedBody }));
+      expect(managed.warnings.map((warning) => warning.code)).toContain('model_unavailable');
+      expect(managed.warnings.map((warning) => warning.code)).not.toContain('sandbox_unavailable');
+      for (const stream of [false, true]) {
+        const refusedRun = expectRuntoolsError(
+          await call('POST', '/v1/run', { body: { agent: 'code-managed', prompt: 'Hello', stream } }),
+          422,
+          'model_unavailable',
+        );
+        expect(refusedRun.message).toContain("agent 'code-managed' uses model 'claude-sonnet-4'");
+        expect(refusedRun.message).toContain('add an anthropic provider');
+        expect(refusedRun.details).toEqual({ model: 'claude-sonnet-4', providerKind: 'anthropic' });
+      }
+      expect((await workspace.runs.list({ agent: 'code-assistant' })).data).toEqual([]);
+      expect((await workspace.runs.list({ agent: 'code-managed' })).data).toEqual([]);
+
+      // Once an anthropic provider exists, the upsert resolves to it without a warning for the model.
+      await workspace.secrets.create({ name: 'ANTHROPIC_KEY', value: 'sk-ant-not-used-by-this-test' });
+      await workspace.providers.create({
+        name: 'claude',
+        kind: 'anthropic',
+        apiKey: { secret: 'ANTHROPIC_KEY' },
+      });
+      const changed = bodyOf(
+        upsertResponseSchema,
+        await call('POST', '/v1/agents', { body: { ...seedAgentBody, systemPrompt: 'Be brief.' } }),
+      );
+      expect(changed.data).toMatchObject({ id: created.id, action: 'updated', version: 2 });
+      expect(changed.warnings.map((warning) => warning.code)).not.toContain('model_unavailable');
+
+      const shown = await call('GET', '/v1/agents/code-assistant');
+      expect(shown.status).toBe(200);
+      expect(bodyOf(agentResponseSchema, shown).data).toMatchObject({
+        id: created.id,
+        slug: 'code-assistant',
+        name: 'Code Assistant',
+        model: 'claude-sonnet-4',
+        runyardModel: 'claude/claude-sonnet-4',
+        executionMode: 'in_sandbox',
+        systemPrompt: 'Be brief.',
+        toolsJson: seedAgentBody.tools,
+        runyardTools: [],
+        sandboxId: 'build-runner',
+        targetDeviceId: null,
+        configJson: { maxIterations: 25, maxTokens: 16384 },
+        version: 2,
+      });
+    },
+  );
+
+  it.skipIf(skip)('runs an agent stored with an unserved model once a provider serves it', async () => {
+    const key = await freshWorkspace(server(), 'runtools late provider');
     const call = runtoolsClient(server(), key);
     const workspace = server().client(key);
-
-    // No provider serves claude-sonnet-4 yet: a 400 that says how to fix it, and nothing stored.
-    const refused = expectRuntoolsError(
-      await call('POST', '/v1/agents', { body: seedAgentBody }),
-      400,
-      'bad_request',
+    const upserted = bodyOf(
+      upsertResponseSchema,
+      await call('POST', '/v1/agents', { body: { slug: 'house', model: 'house-model' } }),
     );
-    expect(refused.message).toContain("'claude-sonnet-4'");
-    expect(refused.message).toContain("kind 'anthropic'");
-    expect((await workspace.agents.list()).data.map((agent) => agent.slug)).not.toContain('code-assistant');
+    expect(upserted.warnings).toEqual([
+      {
+        code: 'model_unavailable',
+        field: 'model',
+        message: expect.stringContaining(
+          "add an openai-compatible provider whose models list 'house-model'",
+        ) as unknown,
+      },
+    ]);
+    const refused = expectRuntoolsError(
+      await call('POST', '/v1/run', { body: { agent: 'house', prompt: 'hi', stream: false } }),
+      422,
+      'model_unavailable',
+    );
+    expect(refused.details).toEqual({ model: 'house-model', providerKind: 'openai-compatible' });
 
-    await workspace.secrets.create({ name: 'ANTHROPIC_KEY', value: 'sk-ant-not-used-by-this-test' });
-    await workspace.providers.create({
-      name: 'anthropic',
-      kind: 'anthropic',
-      apiKey: { secret: 'ANTHROPIC_KEY' },
-    });
-
-    const createdResponse = await call('POST', '/v1/agents', { body: seedAgentBody });
-    expect(createdResponse.status).toBe(201);
-    const created = bodyOf(upsertResponseSchema, createdResponse).data;
-    expect(created).toEqual({
-      id: expect.stringMatching(/^agt_/) as unknown,
-      slug: 'code-assistant',
-      action: 'created',
-      version: 1,
-      sandboxId: 'build-runner',
-      targetDeviceId: null,
-      endpoint: `${server().url}/compat/runtools/v1/agents/code-assistant/run`,
-    });
-
-    // The same call again changes nothing: runtools' `updated`, still version 1.
-    const againResponse = await call('POST', '/v1/agents', { body: seedAgentBody });
-    expect(againResponse.status).toBe(200);
-    expect(bodyOf(upsertResponseSchema, againResponse).data).toEqual({ ...created, action: 'updated' });
-
-    // A behaviour change (the prompt) makes version 2; the Runyard agent is the same one.
-    const changed = await call('POST', '/v1/agents', {
-      body: { ...seedAgentBody, systemPrompt: 'Be brief.' },
-    });
-    expect(bodyOf(upsertResponseSchema, changed).data).toMatchObject({
-      id: created.id,
-      action: 'updated',
-      version: 2,
-    });
-
-    const agent = await workspace.agents.get('code-assistant');
-    expect(agent).toMatchObject({
-      id: created.id,
-      name: 'Code Assistant',
-      model: 'anthropic/claude-sonnet-4',
-      instructions: 'Be brief.',
-      tools: [],
-      settings: { maxIterations: 25, maxOutputTokens: 16384 },
-      metadata: {
-        runtools: {
-          model: 'claude-sonnet-4',
-          tools: seedAgentBody.tools,
-          sandbox: 'build-runner',
-          executionMode: 'in_sandbox',
-          targetDeviceId: null,
-          resources: [],
-        },
+    // Through /v1 the stored model fails at once too: its provider does not exist.
+    const direct = await workspace.runs.create('house', { input: 'hi', mode: 'wait' });
+    expect(direct).toMatchObject({
+      status: 'failed',
+      error: {
+        code: 'PROVIDER_ERROR',
+        message: expect.stringContaining("no provider named 'openai-compatible'") as unknown,
       },
     });
 
-    const shown = await call('GET', '/v1/agents/code-assistant');
-    expect(shown.status).toBe(200);
-    expect(bodyOf(agentResponseSchema, shown).data).toMatchObject({
-      id: created.id,
-      slug: 'code-assistant',
-      name: 'Code Assistant',
-      model: 'claude-sonnet-4',
-      runyardModel: 'anthropic/claude-sonnet-4',
-      executionMode: 'in_sandbox',
-      systemPrompt: 'Be brief.',
-      toolsJson: seedAgentBody.tools,
-      runyardTools: [],
-      sandboxId: 'build-runner',
-      targetDeviceId: null,
-      configJson: { maxIterations: 25, maxTokens: 16384 },
-      version: 2,
+    // A provider that lists the model (the runagents starter kit's playground provider, offline):
+    // the next run resolves the model again, the agent takes it (version 2), and the run completes.
+    expect(
+      (
+        await fetch(`${server().url}/compat/runagents/api/starter-kit`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(201);
+    await workspace.providers.update('playground-llm', { models: ['playground', 'house-model'] });
+    const ran = await call('POST', '/v1/run', { body: { agent: 'house', prompt: 'hi', stream: false } });
+    expect(bodyOf(runResponseSchema, ran).data).toMatchObject({
+      status: 'completed',
+      result: 'You said: hi',
     });
-
-    // Until sandboxes exist, running an in_sandbox agent is a clear 422, and no run is made.
-    for (const [path, body] of [
-      [
-        '/v1/run',
-        { agent: 'code-assistant', prompt: 'Run the tests and summarize failures.', stream: false },
-      ],
-      ['/v1/agents/code-assistant/run', { prompt: 'Create a tiny TypeScript CLI.' }],
-    ] as const) {
-      const refusedRun = expectRuntoolsError(await call('POST', path, { body }), 422, 'sandbox_unavailable');
-      expect(refusedRun.message).toContain('sandboxes are not available on this server');
-    }
-    expect((await workspace.runs.list({ agent: 'code-assistant' })).data).toEqual([]);
+    expect(await workspace.agents.get('house')).toMatchObject({
+      model: 'playground-llm/house-model',
+      version: 2,
+      metadata: { runtools: { model: 'house-model', unservedModelKind: null } },
+    });
   });
 
   it.skipIf(skip)(

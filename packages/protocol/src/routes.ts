@@ -142,7 +142,7 @@ export const routes = {
     path: '/v1/workspaces/{workspaceId}',
     scope: 'admin',
     tag: 'Workspaces',
-    summary: 'Change a workspace (its Make teamId: instance administrators only)',
+    summary: 'Change a workspace: its default model, or its Make teamId (instance administrators only)',
     params: z.strictObject({ workspaceId: idSchema('workspace') }),
     body: updateWorkspaceSchema,
     response: workspaceSchema,

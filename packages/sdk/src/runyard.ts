@@ -62,6 +62,7 @@ export class Runyard {
       this.data(this.transport.call(routes.listWorkspaces, { query })),
     get: (workspaceId: string): Promise<Workspace> =>
       this.data(this.transport.call(routes.getWorkspace, { params: { workspaceId } })),
+    /** Changes its default model (`null` unsets it) or, for instance administrators, its Make teamId. */
     update: (workspaceId: string, body: BodyInputOf<typeof routes.updateWorkspace>): Promise<Workspace> =>
       this.data(this.transport.call(routes.updateWorkspace, { params: { workspaceId }, body })),
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { timestampSchema } from '../common.ts';
+import { maxApprovalWindowMs } from './approvals.ts';
 
 /** A policy's name: what agents list in `policies` and invokes pass in `policies`. */
 export const policyNameSchema = z
@@ -102,17 +103,52 @@ export type PolicyRule = z.infer<typeof policyRuleSchema>;
 
 const rulesSchema = z.array(policyRuleSchema).max(200);
 
+/**
+ * Who decides the approvals of some tools, for the runs bound to the policy: only the named API
+ * keys may approve or deny them, and a `window` grant lasts `defaultDurationMs` unless the
+ * approver says otherwise (docs/architecture/approvals.md#approval-routes).
+ */
+export const approvalRouteSchema = z
+  .strictObject({
+    tools: z
+      .array(z.string().regex(/^[A-Za-z0-9_.:*-]{1,128}$/, 'must be a tool name or "*"'))
+      .min(1)
+      .max(100)
+      .describe('The tools (by name) whose approvals this route decides; "*" for every tool.'),
+    approvers: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(100)
+      .describe('The API keys, by id (key_…) or by name, that may decide them.'),
+    defaultDurationMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(maxApprovalWindowMs)
+      .optional()
+      .describe('How long a window grant lasts when the approver gives no durationMs (else 4 hours).'),
+  })
+  .meta({ id: 'ApprovalRoute' });
+export type ApprovalRoute = z.infer<typeof approvalRouteSchema>;
+
+const approvalRoutesSchema = z.array(approvalRouteSchema).max(50);
+
 export const createPolicySchema = z
   .strictObject({
     name: policyNameSchema,
     description: z.string().max(2000).default(''),
     rules: rulesSchema,
+    approvalRoutes: approvalRoutesSchema.default([]),
   })
   .meta({ id: 'CreatePolicy' });
 export type CreatePolicy = z.infer<typeof createPolicySchema>;
 
 export const updatePolicySchema = z
-  .strictObject({ description: z.string().max(2000).optional(), rules: rulesSchema.optional() })
+  .strictObject({
+    description: z.string().max(2000).optional(),
+    rules: rulesSchema.optional(),
+    approvalRoutes: approvalRoutesSchema.optional(),
+  })
   .meta({ id: 'UpdatePolicy' });
 export type UpdatePolicy = z.infer<typeof updatePolicySchema>;
 
@@ -122,6 +158,7 @@ export const policySchema = z
     name: z.string(),
     description: z.string(),
     rules: z.array(policyRuleSchema),
+    approvalRoutes: z.array(approvalRouteSchema),
     createdAt: timestampSchema,
     updatedAt: timestampSchema,
   })

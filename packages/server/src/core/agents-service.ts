@@ -61,6 +61,15 @@ export function toAgent(record: AgentRecord): Agent {
 
 type Replacement = Omit<UpsertAgent, 'slug'> & { model: string; name: string };
 
+export interface AgentWriteOptions {
+  /**
+   * Store a model whose provider does not exist yet (a compat surface's upsert of a model no
+   * provider serves: runtools). Its runs fail at once with PROVIDER_ERROR naming the provider, until
+   * a provider of that name exists or the model is changed. Everything else is checked as always.
+   */
+  allowUnknownProvider?: boolean;
+}
+
 export class AgentsService {
   constructor(
     private readonly store: Store,
@@ -71,10 +80,10 @@ export class AgentsService {
   async create(
     caller: Caller,
     input: CreateAgent,
-    options: { promoteToProduction?: boolean } = {},
+    options: { promoteToProduction?: boolean } & AgentWriteOptions = {},
   ): Promise<Agent> {
     const config = normalizeConfig(input);
-    await this.checkConfig(caller.workspaceId, config);
+    await this.checkConfig(caller.workspaceId, config, options);
     const now = nowIso();
     const row: AgentRow = {
       id: newId('agent'),
@@ -142,6 +151,7 @@ export class AgentsService {
     slug: string,
     input: UpsertAgent,
     ifMatch?: string,
+    options: AgentWriteOptions = {},
   ): Promise<UpsertAgentResult> {
     if (input.slug !== undefined && input.slug !== slug) {
       throw invalidField('slug', `must equal the slug in the path ('${slug}') when given`);
@@ -152,7 +162,7 @@ export class AgentsService {
       if (existing === undefined) {
         if (ifMatch !== undefined) throw preconditionFailed(ifMatch, 'the agent does not exist');
         try {
-          return { action: 'created', agent: await this.create(caller, { ...replacement, slug }) };
+          return { action: 'created', agent: await this.create(caller, { ...replacement, slug }, options) };
         } catch (error) {
           // Another request created it meanwhile: update it instead.
           if (error instanceof RunyardError && error.code === 'CONFLICT' && attempt < maxWriteAttempts)
@@ -161,7 +171,7 @@ export class AgentsService {
         }
       }
       const before = existing.revision;
-      const agent = await this.write(caller, existing.id, ifMatch, () => replacement);
+      const agent = await this.write(caller, existing.id, ifMatch, () => replacement, options);
       return {
         action: agent.etag === etagOf({ id: existing.id, revision: before }) ? 'unchanged' : 'updated',
         agent,
@@ -240,6 +250,7 @@ export class AgentsService {
     idOrSlug: string,
     ifMatch: string | undefined,
     next: (current: AgentRecord) => Replacement,
+    options: AgentWriteOptions = {},
   ): Promise<Agent> {
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.require(caller.workspaceId, idOrSlug);
@@ -261,7 +272,7 @@ export class AgentsService {
         (key) => JSON.stringify(descriptive[key]) !== JSON.stringify(current[key]),
       );
       if (!behaviourChanged && !descriptiveChanged) return toAgent(current);
-      if (behaviourChanged) await this.checkConfig(caller.workspaceId, config);
+      if (behaviourChanged) await this.checkConfig(caller.workspaceId, config, options);
 
       const updatedAt = nowIso();
       const latestVersion = behaviourChanged ? current.latestVersion + 1 : current.latestVersion;
@@ -312,9 +323,14 @@ export class AgentsService {
     return agent;
   }
 
-  private async checkConfig(workspaceId: string, config: AgentConfig): Promise<void> {
+  private async checkConfig(
+    workspaceId: string,
+    config: AgentConfig,
+    options: AgentWriteOptions = {},
+  ): Promise<void> {
     const providerName = config.model.slice(0, config.model.indexOf('/'));
-    if ((await this.store.providers.get(workspaceId, providerName)) === undefined) {
+    const unknownProvider = (await this.store.providers.get(workspaceId, providerName)) === undefined;
+    if (unknownProvider && options.allowUnknownProvider !== true) {
       throw invalidField('model', `no provider named '${providerName}' exists in this workspace`);
     }
     assertValidOutputSchema(config.outputSchema);

@@ -13,6 +13,7 @@ import { toRun } from '../engine/runs/run-view.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { ApprovalRecord, Page, PageRequest, Store } from '../store/index.ts';
 import { conflict, invalidField, notFound } from '../shared/errors.ts';
+import { assertMayDecide, routedApproval } from './approval-routes.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -75,8 +76,9 @@ export class ApprovalsService {
 
   /**
    * Approves a pending call: `once` this call; `run` also later calls of this run under the same
-   * rule and tool; `window` also later runs of the agent until the grant expires. 409 when it was
-   * decided (or expired) already.
+   * rule and tool; `window` also later runs of the agent until the grant expires (`durationMs`, else
+   * the approval route's default, else 4 hours). 409 when it was decided (or expired) already; 403
+   * when approval routes name the tool and the caller is not one of their approvers.
    */
   async approve(caller: Caller, id: string, input: ApproveApproval): Promise<Approval> {
     const approval = await this.require(caller, id);
@@ -84,6 +86,8 @@ export class ApprovalsService {
     if (input.durationMs !== undefined && scope !== 'window') {
       throw invalidField('durationMs', 'is only valid with scope window');
     }
+    const routed = await routedApproval(this.store, approval);
+    await assertMayDecide(this.store, caller, approval, routed);
     const decidedAt = nowIso();
     const grant =
       scope === 'window'
@@ -96,7 +100,8 @@ export class ApprovalsService {
             toolName: approval.toolName,
             approvalId: approval.id,
             expiresAt: new Date(
-              Date.parse(decidedAt) + (input.durationMs ?? defaultApprovalWindowMs),
+              Date.parse(decidedAt) +
+                (input.durationMs ?? routed.defaultDurationMs ?? defaultApprovalWindowMs),
             ).toISOString(),
             createdAt: decidedAt,
           }
@@ -119,9 +124,13 @@ export class ApprovalsService {
     return this.get(caller, id);
   }
 
-  /** Denies a pending call: the model gets the reason as the call's result. 409 when decided already. */
+  /**
+   * Denies a pending call: the model gets the reason as the call's result. 409 when decided
+   * already; 403 like approve for a caller who is not an approver of its routes.
+   */
   async deny(caller: Caller, id: string, input: DenyApproval): Promise<Approval> {
     const approval = await this.require(caller, id);
+    await assertMayDecide(this.store, caller, approval, await routedApproval(this.store, approval));
     const result = await resolveApproval(this.store, this.bus, approval, {
       status: 'denied',
       scope: null,

@@ -32,6 +32,7 @@ export class PoliciesService {
       name: input.name,
       description: input.description,
       rules: input.rules,
+      approvalRoutes: input.approvalRoutes,
       createdAt: now,
       updatedAt: now,
     };
@@ -63,6 +64,7 @@ export class PoliciesService {
         ...current,
         description: change.description ?? current.description,
         rules: change.rules ?? current.rules,
+        approvalRoutes: change.approvalRoutes ?? current.approvalRoutes,
         updatedAt: nowIso(),
       };
       await store.policies.update(caller.workspaceId, current.id, next);

@@ -14,6 +14,8 @@ import { anthropicBaseUrl, defaultBaseUrls } from '../engine/models/resolve-mode
 import type { SecretsService } from './secrets-service.ts';
 
 const testTimeoutMs = 10_000;
+/** The compat_references kind of a provider's surface type (external id: the provider id). */
+const providerKindReference = 'provider-kind';
 /** Concurrent creates in one workspace can pick the same number; the losers try the next one. */
 const maxCreateAttempts = 10;
 
@@ -40,7 +42,17 @@ export class ProvidersService {
     private readonly secrets: SecretsService,
   ) {}
 
-  async create(caller: Caller, input: CreateProvider): Promise<Provider> {
+  /**
+   * `surfaceKind`: the provider type a compat surface's client named (runagents' `ollama`, kept
+   * as kind `openai-compatible`), stored with the provider in one transaction so the surface shows
+   * it back (`surfaceKinds`). Keyed by the provider's id: a provider recreated under the same name
+   * through /v1 does not inherit it.
+   */
+  async create(
+    caller: Caller,
+    input: CreateProvider,
+    options: { surfaceKind?: { surface: string; kind: string } } = {},
+  ): Promise<Provider> {
     const now = nowIso();
     const provider: NewProvider = {
       id: newId('provider'),
@@ -60,7 +72,18 @@ export class ProvidersService {
     await this.check(caller.workspaceId, provider);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.store.providers.create(caller.workspaceId, provider);
+        const { surfaceKind } = options;
+        if (surfaceKind === undefined) return await this.store.providers.create(caller.workspaceId, provider);
+        return await this.store.transaction(async (store) => {
+          const created = await store.providers.create(caller.workspaceId, provider);
+          const key = {
+            workspaceId: caller.workspaceId,
+            surface: surfaceKind.surface,
+            kind: providerKindReference,
+          };
+          await store.compatReferences.insert({ ...key, externalId: created.id }, surfaceKind.kind, now);
+          return created;
+        });
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         // The name or the number was taken: a taken name, or a number the caller chose, is the
@@ -97,6 +120,18 @@ export class ProvidersService {
         if (!isUniqueViolation(error) || attempt >= maxCreateAttempts) throw error;
       }
     }
+  }
+
+  /** The provider types a surface's clients named at creation (`create`'s `surfaceKind`), by provider id. */
+  async surfaceKinds(
+    caller: Caller,
+    surface: string,
+    providerIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    return this.store.compatReferences.findMany(
+      { workspaceId: caller.workspaceId, surface, kind: providerKindReference },
+      providerIds,
+    );
   }
 
   /** By its number (Make's makeConnectionId). */

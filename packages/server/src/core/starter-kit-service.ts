@@ -23,9 +23,9 @@ export const starterAgent: CreateAgent = {
 const maxAttempts = 3;
 
 /**
- * Ensures a workspace can run something at once: the playground provider and the `demo` agent,
- * promoted to production. Idempotent: an existing `demo` is returned as it is, never overwritten,
- * whatever the user made of it.
+ * Ensures a workspace can run something at once: the playground provider, the workspace's default
+ * model (`playground/playground`, when it has none) and the `demo` agent, promoted to production.
+ * Idempotent: an existing `demo` is returned as it is, never overwritten, whatever the user made of it.
  */
 export class StarterKitService {
   constructor(
@@ -35,6 +35,8 @@ export class StarterKitService {
 
   async apply(caller: Caller): Promise<StarterKitResult> {
     await this.ensurePlayground(caller.workspaceId);
+    // A workspace without a default model gets the playground's; one the user chose stays.
+    await this.store.workspaces.setDefaultModelIfUnset(caller.workspaceId, starterAgent.model);
     for (let attempt = 1; ; attempt += 1) {
       const existing = await this.store.agents.find(caller.workspaceId, starterAgentSlug);
       if (existing !== undefined) return { agent: toAgent(existing), created: false };

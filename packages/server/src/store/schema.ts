@@ -8,6 +8,8 @@ export interface WorkspaceTable {
   id: string;
   name: string;
   team_id: number;
+  /** `provider/model` for agents that name no model; null when unset (migration 0014). */
+  default_model: string | null;
   created_at: string;
 }
 
@@ -262,6 +264,8 @@ export interface PolicyTable {
   description: string;
   /** JSON: the rules, as validated by the protocol schema. */
   rules: string;
+  /** JSON: the approval routes (migration 0014). */
+  approval_routes: string;
   created_at: string;
   updated_at: string;
 }

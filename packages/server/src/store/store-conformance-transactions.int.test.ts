@@ -266,6 +266,7 @@ describe.each(backendNames)('store conformance on %s: transactions, constraints,
         id: workspace.id,
         name: 'Zürich 🚀',
         teamId: 1,
+        defaultModel: null,
         createdAt,
       });
       const metadata = {

@@ -53,7 +53,13 @@ describe.each(backendNames)('store conformance on %s: workspaces, keys, secrets,
         );
       }
       expect(created.map((workspace) => workspace.teamId)).toEqual([1, 2, 3]);
-      expect(created[0]).toEqual({ id: ids[0], name: 'team 0', teamId: 1, createdAt: timestamp(0) });
+      expect(created[0]).toEqual({
+        id: ids[0],
+        name: 'team 0',
+        teamId: 1,
+        defaultModel: null,
+        createdAt: timestamp(0),
+      });
       for (const workspace of created) expect(await store.workspaces.get(workspace.id)).toEqual(workspace);
       expect(await store.workspaces.get(nextId())).toBeUndefined();
     });

@@ -150,7 +150,12 @@ export async function executeRun(
       });
     }
   } catch (error) {
-    outcome = failed('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
+    // An EngineError before the loop keeps its code (a model whose provider does not exist is
+    // PROVIDER_ERROR, naming it); anything else is ours.
+    outcome =
+      error instanceof EngineError
+        ? failed(error.code, error.message)
+        : failed('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
   } finally {
     runScope.dispose();
   }

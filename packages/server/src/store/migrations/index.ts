@@ -10,6 +10,7 @@ import * as mcpDiscovery from './0008-mcp-discovery.ts';
 import * as policies from './0009-policies.ts';
 import * as approvals from './0010-approvals.ts';
 import * as runArtifacts from './0012-run-artifacts.ts';
+import * as defaultModelAndApprovalRoutes from './0014-default-model-and-approval-routes.ts';
 
 export interface Migration {
   name: string;
@@ -29,4 +30,5 @@ export const migrations: Migration[] = [
   policies,
   approvals,
   runArtifacts,
+  defaultModelAndApprovalRoutes,
 ];

@@ -26,6 +26,23 @@ export class CompatReferenceRepository {
     return row?.internal_id;
   }
 
+  /** Our ids for several external names of one kind: external id → internal id (absent: none). */
+  async findMany(
+    key: Omit<CompatReferenceKey, 'externalId'>,
+    externalIds: readonly string[],
+  ): Promise<Map<string, string>> {
+    if (externalIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('compat_references')
+      .select(['external_id', 'internal_id'])
+      .where('workspace_id', '=', key.workspaceId)
+      .where('surface', '=', key.surface)
+      .where('kind', '=', key.kind)
+      .where('external_id', 'in', [...new Set(externalIds)])
+      .execute();
+    return new Map(rows.map((row) => [row.external_id, row.internal_id]));
+  }
+
   /** Fails with a unique violation when the name is already mapped (a concurrent insert won). */
   async insert(key: CompatReferenceKey, internalId: string, createdAt: string): Promise<void> {
     await this.db

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { AuditEntry, Policy, PolicyRule } from '@runyard/protocol';
+import type { ApprovalRoute, AuditEntry, Policy, PolicyRule } from '@runyard/protocol';
 import type { AuditEntryTable, Database, PolicyTable } from '../schema.ts';
 import { paginate, parseJson, type Page, type PageRequest } from '../pagination.ts';
 import { PreparedQuery, argumentsNamed } from './prepared-query.ts';
@@ -32,6 +32,7 @@ const toPolicy = (row: PolicyTable): Policy => ({
   name: row.name,
   description: row.description,
   rules: parseJson<PolicyRule[]>(row.rules),
+  approvalRoutes: parseJson<ApprovalRoute[]>(row.approval_routes),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -71,6 +72,7 @@ export class PolicyRepository {
         name: policy.name,
         description: policy.description,
         rules: JSON.stringify(policy.rules),
+        approval_routes: JSON.stringify(policy.approvalRoutes),
         created_at: policy.createdAt,
         updated_at: policy.updatedAt,
       })
@@ -107,13 +109,14 @@ export class PolicyRepository {
   async update(
     workspaceId: string,
     id: string,
-    change: { description: string; rules: PolicyRule[]; updatedAt: string },
+    change: { description: string; rules: PolicyRule[]; approvalRoutes: ApprovalRoute[]; updatedAt: string },
   ): Promise<void> {
     await this.db
       .updateTable('policies')
       .set({
         description: change.description,
         rules: JSON.stringify(change.rules),
+        approval_routes: JSON.stringify(change.approvalRoutes),
         updated_at: change.updatedAt,
       })
       .where('workspace_id', '=', workspaceId)

@@ -8,6 +8,7 @@ const toWorkspace = (row: WorkspaceTable): Workspace => ({
   id: row.id,
   name: row.name,
   teamId: row.team_id,
+  defaultModel: row.default_model,
   createdAt: row.created_at,
 });
 
@@ -20,6 +21,7 @@ export class WorkspaceRepository {
       id: input.id,
       name: input.name,
       team_id: await nextNumber(this.db, 'workspaces', 'team_id'),
+      default_model: null,
       created_at: input.createdAt,
     };
     await this.db.insertInto('workspaces').values(row).execute();
@@ -31,10 +33,33 @@ export class WorkspaceRepository {
     return row && toWorkspace(row);
   }
 
-  /** Undefined when no such workspace; a teamId another workspace has fails as a unique violation. */
-  async setTeamId(id: string, teamId: number): Promise<Workspace | undefined> {
-    await this.db.updateTable('workspaces').set({ team_id: teamId }).where('id', '=', id).execute();
+  /**
+   * Sets what `change` names in one statement; undefined when no such workspace. A teamId another
+   * workspace has fails as a unique violation.
+   */
+  async update(
+    id: string,
+    change: { teamId?: number; defaultModel?: string | null },
+  ): Promise<Workspace | undefined> {
+    const set = {
+      ...(change.teamId !== undefined && { team_id: change.teamId }),
+      ...(change.defaultModel !== undefined && { default_model: change.defaultModel }),
+    };
+    if (Object.keys(set).length > 0) {
+      await this.db.updateTable('workspaces').set(set).where('id', '=', id).execute();
+    }
     return this.get(id);
+  }
+
+  /** Sets the default model only while none is set (the starter kits); false when one was. */
+  async setDefaultModelIfUnset(id: string, defaultModel: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('workspaces')
+      .set({ default_model: defaultModel })
+      .where('id', '=', id)
+      .where('default_model', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async first(): Promise<Workspace | undefined> {

@@ -62,9 +62,17 @@ function phaseOf(status: Agent['status']): string {
 export function toRunagentsAgent(agent: Agent, namespace: string) {
   const parsed = runagentsFieldsSchema.safeParse(agent.metadata[metadataKey]);
   const slash = agent.model.indexOf('/');
-  const llmConfig = parsed.success
-    ? parsed.data.llmConfigs
-    : [{ provider: agent.model.slice(0, slash), model: agent.model.slice(slash + 1), role: 'chat' as const }];
+  // Without llm_configs (an agent on the workspace's default model, or made through /v1): its model.
+  const llmConfig =
+    parsed.success && parsed.data.llmConfigs.length > 0
+      ? parsed.data.llmConfigs
+      : [
+          {
+            provider: agent.model.slice(0, slash),
+            model: agent.model.slice(slash + 1),
+            role: 'chat' as const,
+          },
+        ];
   return {
     name: agent.slug,
     namespace,

@@ -14,8 +14,10 @@ import {
   type LlmConfig,
 } from './agent-fields.ts';
 import { RunagentsError, badRequest } from './errors.ts';
+import { renamed, withSurfaceFields, type FieldRename } from './field-names.ts';
+import { providerTypes } from './provider-routes.ts';
 import { addRoute, assertSameNamespace, unlessNotFound, type RouteContext } from './routing.ts';
-import { accessPolicyName, deployToolSchema, fromDeployTool } from './tool-fields.ts';
+import { accessPolicyName, deployToolRenames, deployToolSchema, fromDeployTool } from './tool-fields.ts';
 import { upsertTool } from './tool-routes.ts';
 
 const nameListSchema = z.array(z.string().min(1).max(128)).max(128);
@@ -32,6 +34,7 @@ const deployBodySchema = z.strictObject({
   required_tools: nameListSchema.default([]),
   tool_url_mappings: z.record(z.string().max(2048), z.string().max(128)).optional(),
   tools_to_create: z.array(deployToolSchema).max(64).default([]),
+  /** Optional: without it (or empty) the agent uses the workspace's default model. */
   llm_configs: z.array(llmConfigSchema).max(16).default([]),
   env: z.array(envEntrySchema).max(200).default([]),
   requirements: z.string().max(100_000).optional(),
@@ -90,44 +93,55 @@ async function deployPromptAgent(
   const { caller } = context;
   const toolsCreated: string[] = [];
   for (const [index, tool] of body.tools_to_create.entries()) {
-    const { created } = await upsertTool(services, caller, fromDeployTool(tool, index));
+    const { created } = await upsertTool(
+      services,
+      caller,
+      fromDeployTool(tool, index),
+      deployToolRenames(index),
+    );
     if (created) toolsCreated.push(tool.name);
   }
   const tools = [...new Set([...body.required_tools, ...body.tools_to_create.map((tool) => tool.name)])];
   const accessPolicies = await existingAccessPolicies(services, caller, tools);
   const policies = [...new Set([...body.policies, ...accessPolicies])];
-  const model = await resolveChatModel(services, caller, body.llm_configs);
+  const model = await withSurfaceFields(llmConfigRenames, () =>
+    resolveChatModel(services, caller, body.llm_configs),
+  );
   const env = envOf(body.env);
+  const renames = agentRenames(body, tools, policies);
   let outcome: { action: string; agent: Agent } | undefined;
   for (let attempt = 1; outcome === undefined; attempt += 1) {
     const existing = await unlessNotFound(services.agents.get(caller, agentName));
-    const input: UpsertAgent = parseOrThrow(
-      upsertAgentSchema,
-      {
-        name: existing?.name ?? agentName,
-        description: existing?.description ?? '',
-        ...(existing !== undefined && {
-          category: existing.category ?? undefined,
-          subcategory: existing.subcategory ?? undefined,
-          tags: existing.tags,
-          status: existing.status,
-          outputSchema: existing.outputSchema,
-          settings: existing.settings,
-        }),
-        metadata: metadataWith(existing?.metadata ?? {}, {
-          llmConfigs: body.llm_configs,
-          identityProvider: body.identity_provider ?? null,
-        }),
-        model,
-        instructions: body.system_prompt ?? '',
-        tools,
-        policies,
-        env,
-      } satisfies UpsertAgent,
-      'body',
-    );
+    const metadata = metadataWith(existing?.metadata ?? {}, {
+      llmConfigs: body.llm_configs,
+      identityProvider: body.identity_provider ?? null,
+    });
     try {
-      outcome = await services.agents.upsert(caller, agentName, input, existing?.etag);
+      outcome = await withSurfaceFields(renames, () => {
+        const input: UpsertAgent = parseOrThrow(
+          upsertAgentSchema,
+          {
+            name: existing?.name ?? agentName,
+            description: existing?.description ?? '',
+            ...(existing !== undefined && {
+              category: existing.category ?? undefined,
+              subcategory: existing.subcategory ?? undefined,
+              tags: existing.tags,
+              status: existing.status,
+              outputSchema: existing.outputSchema,
+              settings: existing.settings,
+            }),
+            metadata,
+            model,
+            instructions: body.system_prompt ?? '',
+            tools,
+            policies,
+            env,
+          } satisfies UpsertAgent,
+          'body',
+        );
+        return services.agents.upsert(caller, agentName, input, existing?.etag);
+      });
     } catch (error) {
       const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
       if (!raced || attempt >= maxUpsertAttempts) throw error;
@@ -163,13 +177,23 @@ async function existingAccessPolicies(services: Services, caller: Caller, tools:
 
 /**
  * The `provider/model` of the chat config: `provider` names a model provider of the namespace, or
- * a provider type (openai, anthropic) of which exactly one provider serves the model.
+ * a provider type (openai, anthropic, ollama: as created) of which exactly one provider serves the
+ * model. Without configs: the workspace's default model (documented: `llm_configs` is optional).
  */
 async function resolveChatModel(
   services: Services,
   caller: Caller,
   configs: readonly LlmConfig[],
 ): Promise<string> {
+  if (configs.length === 0) {
+    const { defaultModel } = await services.workspaces.get(caller, caller.workspaceId);
+    if (defaultModel === null) {
+      throw badRequest(
+        'llm_configs: none given, and this namespace has no default model; give llm_configs, run POST /api/starter-kit (which sets playground/playground), or set one with PATCH /v1/workspaces/{id} {"defaultModel": "provider/model"}',
+      );
+    }
+    return defaultModel;
+  }
   const chat = configs.find((config) => config.role === 'chat');
   if (chat === undefined) {
     throw badRequest('llm_configs: a prompt agent needs a config with role chat (the default role)');
@@ -177,7 +201,8 @@ async function resolveChatModel(
   const named = await unlessNotFound(services.providers.get(caller, chat.provider));
   if (named !== undefined) return `${named.name}/${chat.model}`;
   const page = await services.providers.list(caller, { limit: 200 });
-  const ofType = page.data.filter((provider) => provider.kind === chat.provider);
+  const types = await providerTypes(services, caller, page.data);
+  const ofType = page.data.filter((provider) => types.get(provider.id) === chat.provider);
   const serving = ofType.filter((provider) => provider.models.includes(chat.model));
   const chosen = serving.length === 1 ? serving[0] : ofType.length === 1 ? ofType[0] : undefined;
   if (chosen === undefined) {
@@ -188,6 +213,46 @@ async function resolveChatModel(
     );
   }
   return `${chosen.name}/${chat.model}`;
+}
+
+/** The chat config's model, when a core check refuses it (`model`), is `llm_configs`. */
+const llmConfigRenames: readonly FieldRename[] = [renamed('model', 'llm_configs')];
+
+/**
+ * The Runyard agent's fields in the deploy's terms. `tools` and `policies` are the deploy's lists
+ * with the created tools and access policies added (duplicates dropped), so an index is mapped
+ * through the name it holds; `env` is keyed by name in Runyard, by position in the deploy.
+ */
+function agentRenames(
+  body: DeployBody,
+  tools: readonly string[],
+  policies: readonly string[],
+): FieldRename[] {
+  const indexIn = (list: readonly string[], field: string, fallback: string) => (path: string) => {
+    const match = new RegExp(`^${field}\\.(\\d+)(\\..*)?$`).exec(path);
+    if (match === null) return path === field ? fallback : undefined;
+    const name = (field === 'tools' ? tools : policies)[Number(match[1])];
+    const index = name === undefined ? -1 : list.indexOf(name);
+    if (index !== -1) return `${fallback}.${index}${match[2] ?? ''}`;
+    const created = body.tools_to_create.findIndex((tool) => tool.name === name);
+    return created === -1 ? fallback : `tools_to_create.${created}.name`;
+  };
+  const envEntry = (path: string) => {
+    const match = /^env\.([^.]+)(\.secret)?(\..*)?$/.exec(path);
+    if (match === null) return undefined;
+    const index = body.env.findIndex((entry) => entry.name === match[1]);
+    if (index === -1) return 'env';
+    return `env.${index}${match[2] === undefined ? '' : '.secretRef'}`;
+  };
+  return [
+    renamed('name', 'agent_name'),
+    renamed('instructions', 'system_prompt'),
+    renamed('model', 'llm_configs'),
+    renamed('metadata', 'llm_configs'),
+    indexIn(body.required_tools, 'tools', 'required_tools'),
+    indexIn(body.policies, 'policies', 'policies'),
+    envEntry,
+  ];
 }
 
 function envOf(entries: readonly EnvEntry[]): AgentConfig['env'] {

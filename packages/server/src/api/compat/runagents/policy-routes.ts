@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { createPolicySchema, policyMethods, policyNameSchema, type Policy } from '@runyard/protocol';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
-import { RunagentsError } from './errors.ts';
+import { formatDuration, durationSchema } from './durations.ts';
+import { renamed, withSurfaceFields, type FieldRename } from './field-names.ts';
 import { addRoute, assertSameNamespace, unlessNotFound } from './routing.ts';
 import { listQuerySchema } from './tool-routes.ts';
 
@@ -14,10 +15,11 @@ const ruleSchema = z.strictObject({
   operations: z.array(z.enum(policyMethods)).min(1).max(8).default(['*']),
 });
 
+/** Who decides the approvals of these tools (API keys by id or name), and a window grant's default length. */
 const approvalRouteSchema = z.strictObject({
-  toolIds: z.array(z.string().min(1).max(128)).max(100),
-  approvers: z.array(z.string().min(1).max(256)).max(100),
-  defaultDuration: z.string().max(32).optional(),
+  toolIds: z.array(z.string().min(1).max(128)).min(1).max(100),
+  approvers: z.array(z.string().min(1).max(200)).min(1).max(100),
+  defaultDuration: durationSchema.optional(),
 });
 
 /** `POST /api/policies`: `{name, spec: {rules, approvals}}`; the flat form `{name, rules}` too. */
@@ -45,7 +47,13 @@ export function toRunagentsPolicy(policy: Policy, namespace: string) {
         resource: rule.resource,
         operations: rule.operations,
       })),
-      approvals: [],
+      approvals: policy.approvalRoutes.map((route) => ({
+        toolIds: route.tools,
+        approvers: route.approvers,
+        ...(route.defaultDurationMs !== undefined && {
+          defaultDuration: formatDuration(route.defaultDurationMs),
+        }),
+      })),
     },
     created_at: policy.createdAt,
     updated_at: policy.updatedAt,
@@ -68,34 +76,46 @@ export function registerPolicyRoutes(app: FastifyInstance, services: Services): 
     handler: async (context) => {
       const body = parseOrThrow(policyBodySchema, context.request.body, 'body');
       assertSameNamespace(context, body.namespace, 'namespace');
-      if ((body.spec?.approvals.length ?? 0) > 0) {
-        // Approval routing (who approves, the default window) needs the approvals service.
-        throw new RunagentsError(
-          422,
-          'not_supported',
-          'spec.approvals: approval routes are not supported on this server yet; send the rules alone',
-        );
-      }
       const rules = (body.spec?.rules ?? body.rules ?? []).map((rule) => ({
         effect: rule.permission,
         resource: rule.resource,
         operations: rule.operations,
       }));
-      const existing = await unlessNotFound(services.policies.get(context.caller, body.name));
-      const input = { name: body.name, description: body.description ?? '', rules };
-      const policy =
-        existing === undefined
-          ? await services.policies.create(context.caller, parsePolicy(input))
-          : await services.policies.update(context.caller, body.name, parsePolicy(input));
+      const approvalRoutes = (body.spec?.approvals ?? []).map((route) => ({
+        tools: route.toolIds,
+        approvers: route.approvers,
+        ...(route.defaultDuration !== undefined && { defaultDurationMs: route.defaultDuration }),
+      }));
+      const input = { name: body.name, description: body.description ?? '', rules, approvalRoutes };
+      const policy = await withSurfaceFields(
+        policyRenames(body.spec === undefined ? '' : 'spec.'),
+        async () => {
+          const checked = parseOrThrow(createPolicySchema, input, 'body');
+          const existing = await unlessNotFound(services.policies.get(context.caller, body.name));
+          return {
+            created: existing === undefined,
+            policy:
+              existing === undefined
+                ? await services.policies.create(context.caller, checked)
+                : await services.policies.update(context.caller, body.name, checked),
+          };
+        },
+      );
       return {
-        status: existing === undefined ? 201 : 200,
-        body: toRunagentsPolicy(policy, context.namespace),
+        status: policy.created ? 201 : 200,
+        body: toRunagentsPolicy(policy.policy, context.namespace),
       };
     },
   });
 }
 
-/** Runyard's own rule checks (resource globs, tool: rules) report at `rules.<index>…`. */
-function parsePolicy(input: { name: string; description: string; rules: unknown[] }) {
-  return parseOrThrow(createPolicySchema, input, 'body');
+/** Runyard's policy fields (its own rule checks report at `rules.<index>…`) in the request's terms. */
+function policyRenames(prefix: string): FieldRename[] {
+  return [
+    renamed('rules.#.effect', `${prefix}rules.#.permission`),
+    renamed('rules', `${prefix}rules`),
+    renamed('approvalRoutes.#.tools', 'spec.approvals.#.toolIds'),
+    renamed('approvalRoutes.#.defaultDurationMs', 'spec.approvals.#.defaultDuration'),
+    renamed('approvalRoutes', 'spec.approvals'),
+  ];
 }

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { providerNameSchema, type CreateProvider, type Provider } from '@runyard/protocol';
+import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { badRequest } from './errors.ts';
+import { renamed, withSurfaceFields, type FieldRename } from './field-names.ts';
 import { addRoute, assertSameNamespace } from './routing.ts';
 import { listQuerySchema } from './tool-routes.ts';
 
@@ -25,6 +27,15 @@ const providerBodySchema = z.strictObject({
 });
 type ProviderBody = z.infer<typeof providerBodySchema>;
 
+/** Runyard's provider fields in the terms of `POST /api/model-providers`. */
+const providerRenames: readonly FieldRename[] = [
+  renamed('apiKey.secret', 'auth.secretRef'),
+  renamed('apiKey', 'auth.secretRef'),
+  renamed('baseUrl', 'endpoint'),
+  renamed('requestsPerMinute', 'rateLimit.requestsPerMinute'),
+  renamed('kind', 'provider'),
+];
+
 function toCreateProvider(body: ProviderBody): CreateProvider {
   const kind =
     body.provider === 'openai' ? 'openai' : body.provider === 'anthropic' ? 'anthropic' : 'openai-compatible';
@@ -41,11 +52,27 @@ function toCreateProvider(body: ProviderBody): CreateProvider {
   };
 }
 
-export function toRunagentsProvider(provider: Provider, namespace: string) {
+/** The runagents surface's name in the provider-type references (core `surfaceKinds`). */
+const surface = 'runagents';
+
+/**
+ * The type each provider was created as (`ollama`), else its Runyard kind: what a client sent is
+ * what it reads back.
+ */
+export async function providerTypes(services: Services, caller: Caller, providers: readonly Provider[]) {
+  const named = await services.providers.surfaceKinds(
+    caller,
+    surface,
+    providers.map((provider) => provider.id),
+  );
+  return new Map(providers.map((provider) => [provider.id, named.get(provider.id) ?? provider.kind]));
+}
+
+export function toRunagentsProvider(provider: Provider, namespace: string, type: string) {
   return {
     name: provider.name,
     namespace,
-    provider: provider.kind,
+    provider: type,
     endpoint: provider.baseUrl,
     models: provider.models,
     auth: provider.apiKey === null ? null : { secretRef: provider.apiKey.secret },
@@ -62,7 +89,12 @@ export function registerProviderRoutes(app: FastifyInstance, services: Services)
     handler: async ({ caller, namespace, request }) => {
       const { limit } = parseOrThrow(listQuerySchema, request.query ?? {}, 'query');
       const page = await services.providers.list(caller, { limit });
-      return { body: page.data.map((provider) => toRunagentsProvider(provider, namespace)) };
+      const types = await providerTypes(services, caller, page.data);
+      return {
+        body: page.data.map((provider) =>
+          toRunagentsProvider(provider, namespace, types.get(provider.id) ?? provider.kind),
+        ),
+      };
     },
   });
 
@@ -71,11 +103,20 @@ export function registerProviderRoutes(app: FastifyInstance, services: Services)
     handler: async (context) => {
       const body = parseOrThrow(providerBodySchema, context.request.body, 'body');
       assertSameNamespace(context, body.namespace, 'namespace');
-      const provider =
-        body.provider === 'playground'
-          ? (await services.providers.ensurePlayground(context.caller, body.name)).provider
-          : await services.providers.create(context.caller, toCreateProvider(body));
-      return { status: 201, body: toRunagentsProvider(provider, context.namespace) };
+      if (body.provider === 'playground') {
+        const { provider } = await services.providers.ensurePlayground(context.caller, body.name);
+        return { status: 201, body: toRunagentsProvider(provider, context.namespace, provider.kind) };
+      }
+      const input = toCreateProvider(body);
+      // A type Runyard knows by another kind (ollama → openai-compatible) is kept to be shown back.
+      const provider = await withSurfaceFields(providerRenames, () =>
+        services.providers.create(
+          context.caller,
+          input,
+          input.kind === body.provider ? {} : { surfaceKind: { surface, kind: body.provider } },
+        ),
+      );
+      return { status: 201, body: toRunagentsProvider(provider, context.namespace, body.provider) };
     },
   });
 }

@@ -6,13 +6,22 @@ import {
   metadataSchema,
   type Approval,
   type Run,
+  type RunStatus,
 } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { RunagentsError, badRequest } from './errors.ts';
+import { renamed, withSurfaceFields } from './field-names.ts';
 import { addRoute, assertSameNamespace, unlessNotFound, type RouteContext } from './routing.ts';
-import { runagentsStatuses, runyardStatuses, toRunagentsEvents, toRunagentsRun } from './run-view.ts';
+import {
+  runagentsStatus,
+  runagentsStatuses,
+  runyardStatuses,
+  toRunagentsEvents,
+  toRunagentsRun,
+  type RunagentsStatus,
+} from './run-view.ts';
 
 /** `agent_id`: the agent's name, `<namespace>/<name>`, or its Runyard id. */
 const agentReferenceSchema = z.string().min(1).max(300);
@@ -119,6 +128,26 @@ async function agentNames(services: Services, caller: Caller, runs: readonly Run
   return names;
 }
 
+/**
+ * Up to `limit` runs of one Runyard status (newest first) that show as `wanted`: a paused run is
+ * PAUSED_APPROVAL or PAUSED_CONSENT by what it waits for, so those pages are filtered and read on.
+ */
+async function runsOfStatus(
+  services: Services,
+  caller: Caller,
+  request: { limit: number; agent: string | undefined; status: RunStatus | undefined },
+  wanted: RunagentsStatus | undefined,
+): Promise<Run[]> {
+  const runs: Run[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await services.runs.list(caller, { ...request, cursor });
+    runs.push(...page.data.filter((run) => wanted === undefined || runagentsStatus(run) === wanted));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined && runs.length < request.limit);
+  return runs.slice(0, request.limit);
+}
+
 export function registerRunRoutes(app: FastifyInstance, services: Services): void {
   addRoute(app, services, {
     operationId: 'createRun',
@@ -151,15 +180,21 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
           ? undefined
           : await unlessNotFound(services.agents.get(context.caller, agentNameOf(context, query.agent_id)));
       if (query.agent_id !== undefined && agent === undefined) return { body: [] };
-      // One runagents status stands for one or two of ours: newest first across them.
+      // One runagents status stands for one or two of ours (and a paused run for one of two of
+      // theirs): newest first across them, each read until it has `limit` runs of the status.
       const statuses = query.status === undefined ? [undefined] : runyardStatuses(query.status);
-      const pages = await Promise.all(
+      const found = await Promise.all(
         statuses.map((status) =>
-          services.runs.list(context.caller, { limit: query.limit, agent: agent?.id, status }),
+          runsOfStatus(
+            services,
+            context.caller,
+            { limit: query.limit, agent: agent?.id, status },
+            query.status,
+          ),
         ),
       );
-      const runs = pages
-        .flatMap((page) => page.data)
+      const runs = found
+        .flat()
         .sort(
           (left, right) => right.createdAt.localeCompare(left.createdAt) || right.id.localeCompare(left.id),
         )
@@ -198,11 +233,13 @@ export function registerRunRoutes(app: FastifyInstance, services: Services): voi
       const { id } = parseOrThrow(runParamsSchema, context.request.params, 'path');
       const body = parseOrThrow(approveBodySchema, context.request.body ?? {}, 'body');
       const approvalId = await pendingApprovalOf(services, context, id, body.approval_id);
-      const approval = await services.approvals.approve(context.caller, approvalId, {
-        scope: body.scope,
-        ...(body.duration_ms !== undefined && { durationMs: body.duration_ms }),
-        ...(body.arguments !== undefined && { arguments: body.arguments }),
-      });
+      const approval = await withSurfaceFields([renamed('durationMs', 'duration_ms')], () =>
+        services.approvals.approve(context.caller, approvalId, {
+          scope: body.scope,
+          ...(body.duration_ms !== undefined && { durationMs: body.duration_ms }),
+          ...(body.arguments !== undefined && { arguments: body.arguments }),
+        }),
+      );
       return { body: toRunagentsApproval(approval) };
     },
   });

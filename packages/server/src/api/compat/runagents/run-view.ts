@@ -1,16 +1,26 @@
 import type { Run, RunEvent, RunStatus } from '@runyard/protocol';
 
-export const runagentsStatuses = ['RUNNING', 'PAUSED_APPROVAL', 'COMPLETED', 'FAILED'] as const;
+export const runagentsStatuses = [
+  'RUNNING',
+  'PAUSED_APPROVAL',
+  'PAUSED_CONSENT',
+  'COMPLETED',
+  'FAILED',
+] as const;
 export type RunagentsStatus = (typeof runagentsStatuses)[number];
 
-/** Runyard's run statuses in runagents' words. */
-export function runagentsStatus(status: RunStatus): RunagentsStatus {
-  switch (status) {
+/**
+ * Runyard's run statuses in runagents' words. A paused run (`requires_action`) waits for an
+ * approval (PAUSED_APPROVAL) or for its caller to act (PAUSED_CONSENT: the outputs of client tools,
+ * which only the caller's side can give, like runagents' consent).
+ */
+export function runagentsStatus(run: Pick<Run, 'status' | 'requiredAction'>): RunagentsStatus {
+  switch (run.status) {
     case 'queued':
     case 'running':
       return 'RUNNING';
     case 'requires_action':
-      return 'PAUSED_APPROVAL';
+      return run.requiredAction?.type === 'tool_outputs' ? 'PAUSED_CONSENT' : 'PAUSED_APPROVAL';
     case 'succeeded':
       return 'COMPLETED';
     case 'failed':
@@ -19,12 +29,13 @@ export function runagentsStatus(status: RunStatus): RunagentsStatus {
   }
 }
 
-/** The Runyard statuses one runagents status stands for (a list filter). */
+/** The Runyard statuses one runagents status stands for (a list filter; `runagentsStatus` decides). */
 export function runyardStatuses(status: RunagentsStatus): RunStatus[] {
   switch (status) {
     case 'RUNNING':
       return ['queued', 'running'];
     case 'PAUSED_APPROVAL':
+    case 'PAUSED_CONSENT':
       return ['requires_action'];
     case 'COMPLETED':
       return ['succeeded'];
@@ -38,7 +49,7 @@ export function toRunagentsRun(run: Run, agentName: string, namespace: string) {
     id: run.id,
     agent_id: agentName,
     namespace,
-    status: runagentsStatus(run.status),
+    status: runagentsStatus(run),
     output: run.output?.text ?? null,
     error: run.error,
     usage: { input_tokens: run.usage.inputTokens, output_tokens: run.usage.outputTokens },

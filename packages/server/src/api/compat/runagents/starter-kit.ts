@@ -5,11 +5,14 @@ import { upsertTool } from './tool-routes.ts';
 
 export const starterToolName = 'echo-tool';
 export const starterProviderName = 'playground-llm';
+/** The namespace's default model the kit sets when it has none: the built-in offline playground. */
+export const starterDefaultModel = 'playground/playground';
 
 /**
  * `POST /api/starter-kit`: the `echo-tool` (an http tool calling this server's `/echo`, access mode
- * Open) and the `playground-llm` provider (the offline playground model). Idempotent: what exists
- * is kept as it is, whatever the user made of it, and the answer is the same every time.
+ * Open), the `playground-llm` provider (the offline playground model) and, while the namespace has
+ * none, its default model (`playground/playground`). Idempotent: what exists is kept as it is,
+ * whatever the user made of it, and the answer is the same every time.
  */
 export function registerStarterKitRoutes(app: FastifyInstance, services: Services): void {
   // The echo service behind echo-tool: reflects a JSON body. Open on purpose (the tool sends no
@@ -45,6 +48,8 @@ export function registerStarterKitRoutes(app: FastifyInstance, services: Service
         });
       }
       await services.providers.ensurePlayground(caller, starterProviderName);
+      // The model of agents deployed without llm_configs, unless the namespace has one already.
+      await services.workspaces.ensureDefaultModel(caller, starterDefaultModel);
       return {
         status: 201,
         body: { tool_created: starterToolName, model_provider_created: starterProviderName },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { CreateTool, PolicyRule, Tool, ToolAuth } from '@runyard/protocol';
+import { invalidField } from '../../../shared/errors.ts';
 import { badRequest } from './errors.ts';
+import { renamed, type FieldRename } from './field-names.ts';
 
 /** runagents tool names: DNS labels; at most 57 characters so `access-<name>` is a policy name. */
 export const runagentsToolNameSchema = z
@@ -99,12 +101,12 @@ export function resolvedBaseUrl(connection: ToolBody['spec']['connection'], fiel
   try {
     url = new URL(hasScheme ? connection.baseUrl : `${scheme ?? 'https'}://${connection.baseUrl}`);
   } catch {
-    throw badRequest(`${field}: must be a URL or a host name`);
+    throw invalidField(field, 'must be a URL or a host name');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw badRequest(`${field}: must be http or https`);
+    throw invalidField(field, 'must be http or https');
   if (scheme !== undefined && hasScheme && url.protocol !== `${scheme}:`) {
-    throw badRequest(`${field}: its scheme (${url.protocol.slice(0, -1)}) differs from scheme (${scheme})`);
+    throw invalidField(field, `its scheme (${url.protocol.slice(0, -1)}) differs from scheme (${scheme})`);
   }
   if (connection.port !== undefined) url.port = String(connection.port);
   url.search = '';
@@ -133,6 +135,33 @@ function authOf(authentication: ToolBody['spec']['connection']['authentication']
         scopes: authentication.scopes,
       };
   }
+}
+
+/** The Runyard http tool's fields (and the checks above) in the terms of `POST /api/tools`. */
+export const toolBodyRenames: readonly FieldRename[] = [
+  renamed('auth.value.secret', 'spec.connection.authentication.secretRef'),
+  renamed('auth.value', 'spec.connection.authentication.secretRef'),
+  renamed('auth.clientSecret.secret', 'spec.connection.authentication.clientSecretRef'),
+  renamed('auth.clientSecret', 'spec.connection.authentication.clientSecretRef'),
+  renamed('auth', 'spec.connection.authentication'),
+  renamed('baseUrl', 'spec.connection.baseUrl'),
+  renamed('method', 'spec.connection.method'),
+  renamed('path', 'spec.connection.path'),
+  renamed('inputSchema', 'spec.inputSchema'),
+  renamed('description', 'spec.description'),
+];
+
+/** The same for the tool at `tools_to_create[index]` of a deploy (flat fields). */
+export function deployToolRenames(index: number): FieldRename[] {
+  const at = `tools_to_create.${index}`;
+  return [
+    renamed('spec.connection.baseUrl', `${at}.base_url`),
+    renamed('baseUrl', `${at}.base_url`),
+    renamed('spec.description', `${at}.description`),
+    renamed('description', `${at}.description`),
+    renamed('name', `${at}.name`),
+    renamed('auth', `${at}.auth_type`),
+  ];
 }
 
 /** The Runyard http tool of a runagents tool. */

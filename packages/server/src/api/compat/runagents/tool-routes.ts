@@ -5,12 +5,14 @@ import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { addRoute, assertSameNamespace, unlessNotFound } from './routing.ts';
+import { withSurfaceFields, type FieldRename } from './field-names.ts';
 import {
   accessModeOf,
   accessPolicyName,
   accessRules,
   toCreateTool,
   toRunagentsTool,
+  toolBodyRenames,
   toolBodySchema,
   type ToolBody,
 } from './tool-fields.ts';
@@ -21,28 +23,30 @@ export const listQuerySchema = z.strictObject({
 
 /**
  * Create or bring up to date, by name: the http tool, then its access policy. Each step is
- * idempotent, so a request that fails between them is completed by sending it again.
+ * idempotent, so a request that fails between them is completed by sending it again. A validation
+ * error names the request's fields (`renames`), never the Runyard tool's.
  */
 export async function upsertTool(
   services: Services,
   caller: Caller,
   body: ToolBody,
+  renames: readonly FieldRename[] = toolBodyRenames,
 ): Promise<{ tool: Tool; created: boolean }> {
-  const definition = toCreateTool(body);
-  const existing = await unlessNotFound(services.tools.get(caller, body.name));
-  let tool: Tool;
-  if (existing === undefined) {
-    tool = await services.tools.create(caller, definition);
-  } else {
+  const { definition, existing, tool } = await withSurfaceFields(renames, async () => {
+    const definition = toCreateTool(body);
+    const existing = await unlessNotFound(services.tools.get(caller, body.name));
+    if (existing === undefined) {
+      return { definition, existing, tool: await services.tools.create(caller, definition) };
+    }
     const { name: _name, kind: _kind, ...change } = definition;
-    tool = await services.tools.update(caller, body.name, change);
-  }
+    return { definition, existing, tool: await services.tools.update(caller, body.name, change) };
+  });
   const rules = accessRules(body.spec.accessMode, definition.baseUrl ?? '');
   const policyName = accessPolicyName(body.name);
   const description = `runagents access mode ${body.spec.accessMode} of tool '${body.name}'`;
   const policy = await unlessNotFound(services.policies.get(caller, policyName));
   if (policy === undefined) {
-    await services.policies.create(caller, { name: policyName, description, rules });
+    await services.policies.create(caller, { name: policyName, description, rules, approvalRoutes: [] });
   } else {
     await services.policies.update(caller, policyName, { description, rules });
   }

@@ -46,6 +46,11 @@ export const runtoolsFieldsSchema = z.object({
   executionMode: z.enum(executionModes),
   targetDeviceId: z.string().nullable(),
   resources: z.array(z.record(z.string(), z.unknown())),
+  /**
+   * The provider kind `model` waits for when no provider served it at the upsert (the Runyard
+   * model is then `<kind>/<model>`, a provider that does not exist); null or absent when served.
+   */
+  unservedModelKind: z.enum(['openai', 'anthropic', 'openai-compatible']).nullish(),
 });
 export type RuntoolsFields = z.infer<typeof runtoolsFieldsSchema>;
 

@@ -7,13 +7,14 @@ import { RunyardError } from '../../../shared/errors.ts';
 import { parseOrThrow } from '../../validation.ts';
 import {
   metadataWith,
+  type ExecutionMode,
   toRuntoolsAgent,
   upsertBodySchema,
   type RuntoolsFields,
   type UpsertBody,
 } from './agent-fields.ts';
 import { RuntoolsError } from './errors.ts';
-import { resolveModelReference } from './models.ts';
+import { resolveModelReference, unservedModelAdvice, type ResolvedModel } from './models.ts';
 import { addRoute } from './routing.ts';
 
 const listQuerySchema = z.strictObject({
@@ -33,7 +34,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
     operationId: 'upsertAgent',
     handler: async ({ caller, request }) => {
       const body = parseOrThrow(upsertBodySchema, request.body, 'body');
-      const { action, agent } = await upsertAgent(services, caller, body);
+      const { action, agent, warnings } = await upsertAgent(services, caller, body);
       const fields = toRuntoolsAgent(agent, caller.workspaceId);
       return {
         status: action === 'created' ? 201 : 200,
@@ -47,6 +48,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: Services): v
             targetDeviceId: fields.targetDeviceId,
             endpoint: runEndpoint(request, agent.slug),
           },
+          warnings,
         },
       };
     },
@@ -97,7 +99,7 @@ async function upsertAgent(
   services: Services,
   caller: Caller,
   body: UpsertBody,
-): Promise<{ action: 'created' | 'updated'; agent: Agent }> {
+): Promise<{ action: 'created' | 'updated'; agent: Agent; warnings: UpsertWarning[] }> {
   const executionMode = body.executionMode ?? (isGiven(body.sandbox) ? 'in_sandbox' : 'managed');
   if (executionMode === 'in_sandbox' && !isGiven(body.sandbox)) {
     throw invalidBody('sandbox', 'in_sandbox agents require a linked sandbox (its ID or name)');
@@ -108,6 +110,7 @@ async function upsertAgent(
   const model = await resolveModelReference(services, caller, body.model ?? undefined);
   const requestedTools = [...new Set(body.tools ?? [])];
   const runnable = await services.modelAccess.resolveTools(caller.workspaceId, requestedTools);
+  const warnings = upsertWarnings(body, executionMode, model, requestedTools, runnable);
   const fields: RuntoolsFields = {
     model: body.model ?? null,
     tools: requestedTools,
@@ -115,6 +118,7 @@ async function upsertAgent(
     executionMode,
     targetDeviceId: body.targetDeviceId ?? null,
     resources: body.resources ?? [],
+    unservedModelKind: model.unserved?.kind ?? null,
   };
   for (let attempt = 1; ; attempt += 1) {
     const existing = await findAgent(services, caller, body.slug);
@@ -130,20 +134,85 @@ async function upsertAgent(
         outputSchema: existing.outputSchema,
       }),
       metadata: metadataWith(existing?.metadata ?? {}, fields),
-      model,
+      model: model.reference,
       instructions: body.systemPrompt ?? '',
       tools: requestedTools.filter((name) => runnable.has(name)),
       settings: settingsOf(existing?.settings ?? {}, body),
       env: body.env ?? {},
     });
     try {
-      const result = await services.agents.upsert(caller, body.slug, input, existing?.etag);
-      return { action: result.action === 'created' ? 'created' : 'updated', agent: result.agent };
+      // A model no provider serves yet is stored (runs are refused until one does: runs.ts).
+      const result = await services.agents.upsert(caller, body.slug, input, existing?.etag, {
+        allowUnknownProvider: model.unserved !== undefined,
+      });
+      return {
+        action: result.action === 'created' ? 'created' : 'updated',
+        agent: result.agent,
+        warnings,
+      };
     } catch (error) {
       const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
       if (!raced || attempt >= maxUpsertAttempts) throw error;
     }
   }
+}
+
+/** Something of an upsert that is stored but not available here yet (the agent runs without it, or not). */
+export interface UpsertWarning {
+  code: 'model_unavailable' | 'tool_unavailable' | 'sandbox_unavailable' | 'device_unavailable';
+  /** The request field it is about (`tools.2`). */
+  field: string;
+  message: string;
+}
+
+/** runtools' core tools that act in a sandbox: no Runyard tool of theirs exists until sandboxes do. */
+const sandboxTools = new Set(['exec_command', 'write_stdin', 'apply_patch', 'get_dev_url']);
+
+/**
+ * What the upsert stores but this server cannot use yet, said now rather than first at run time:
+ * a model no provider serves, tools the agent cannot call, a sandbox or device it cannot reach.
+ */
+function upsertWarnings(
+  body: UpsertBody,
+  executionMode: ExecutionMode,
+  model: ResolvedModel,
+  requestedTools: readonly string[],
+  runnable: ReadonlyMap<string, unknown>,
+): UpsertWarning[] {
+  const warnings: UpsertWarning[] = [];
+  if (model.unserved !== undefined) {
+    warnings.push({
+      code: 'model_unavailable',
+      field: 'model',
+      message: `${unservedModelAdvice(model.unserved)}; until then a run of this agent is refused (422 model_unavailable)`,
+    });
+  }
+  for (const tool of requestedTools) {
+    if (runnable.has(tool)) continue;
+    const index = (body.tools ?? []).indexOf(tool);
+    warnings.push({
+      code: 'tool_unavailable',
+      field: `tools.${index}`,
+      message: sandboxTools.has(tool)
+        ? `'${tool}' acts in a sandbox, and sandboxes are not available on this server yet: the agent runs without it`
+        : `no tool named '${tool}' exists in this workspace (register one with POST /v1/tools, then upsert again): the agent runs without it`,
+    });
+  }
+  if (executionMode === 'in_sandbox') {
+    warnings.push({
+      code: 'sandbox_unavailable',
+      field: 'sandbox',
+      message: `sandboxes are not available on this server yet: a run of this in_sandbox agent is refused (422 sandbox_unavailable); upsert it with "executionMode": "managed" to run it here`,
+    });
+  }
+  if (executionMode === 'local-mac') {
+    warnings.push({
+      code: 'device_unavailable',
+      field: 'targetDeviceId',
+      message: `this server cannot reach local devices: a run of this local-mac agent is refused (422 device_unavailable); upsert it with "executionMode": "managed" to run it here`,
+    });
+  }
+  return warnings;
 }
 
 /** The settings runtools names replace; Runyard's others (budgets, timeouts, fallbacks) stay. */

@@ -2,48 +2,64 @@ import { modelReferenceSchema, type Provider, type ProviderKind } from '@runyard
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
-import { RuntoolsError } from './errors.ts';
 
-/** runtools' "platform default" when `model` is omitted: the offline playground model every workspace has. */
+/** runtools' "platform default" when `model` is omitted and the workspace has no default model. */
 export const defaultModelReference = 'playground/playground';
+
+/** A model id resolved to a Runyard `provider/model`, or a model no provider of the workspace serves yet. */
+export type ResolvedModel =
+  | { reference: string; unserved?: undefined }
+  | {
+      /** `<kind>/<model>`: the provider it waits for is named after the kind to add. */
+      reference: string;
+      unserved: { model: string; kind: Exclude<ProviderKind, 'playground'> };
+    };
 
 /**
  * A runtools model id as a Runyard `provider/model` reference:
+ * - omitted: the workspace's default model, else the playground;
  * - a value with a `/` already is one (the agents service checks that the provider exists);
  * - a bare id (`claude-sonnet-4`) goes to the oldest provider that lists it in `models`, else to
- *   the oldest provider of the kind its name implies (claude-* → anthropic, gpt-* and o<digit>* →
- *   openai), else it is a 400 that says how to fix it.
+ *   the oldest provider of the kind its name implies (claude-* → anthropic, gpt-*, chatgpt-* and
+ *   o<digit>* → openai; an openai-compatible provider only for the ids it lists);
+ * - else it is `unserved`: stored as `<kind>/<model>` (a provider named after the kind, which does
+ *   not exist yet) with a warning, and its runs are refused until a provider serves it.
  * Oldest first, so adding a provider later does not change what a re-upsert resolves to.
  */
 export async function resolveModelReference(
   services: Services,
   caller: Caller,
   model: string | undefined,
-): Promise<string> {
-  if (model === undefined) return defaultModelReference;
-  if (model.includes('/')) return parseOrThrow(modelReferenceSchema, model, 'model');
+): Promise<ResolvedModel> {
+  if (model === undefined) {
+    const workspace = await services.workspaces.get(caller, caller.workspaceId);
+    return { reference: workspace.defaultModel ?? defaultModelReference };
+  }
+  if (model.includes('/')) return { reference: parseOrThrow(modelReferenceSchema, model, 'model') };
   const providers = await allProviders(services, caller);
   const listing = providers.find((provider) => provider.models.includes(model));
-  if (listing !== undefined) return `${listing.name}/${model}`;
+  if (listing !== undefined) return { reference: `${listing.name}/${model}` };
   const kind = impliedKind(model);
-  const ofKind = kind === undefined ? undefined : providers.find((provider) => provider.kind === kind);
-  if (ofKind !== undefined) return `${ofKind.name}/${model}`;
-  const hint =
-    kind === undefined
-      ? `list '${model}' in a provider's models (PATCH /v1/providers/{name})`
-      : `create a provider of kind '${kind}' (POST /v1/providers) or list '${model}' in a provider's models`;
-  throw new RuntoolsError(
-    400,
-    'bad_request',
-    `model: no provider in this workspace serves '${model}'; ${hint}, or send model as "provider/model" (e.g. "${defaultModelReference}")`,
-    { issues: [{ path: 'model', message: 'no provider serves this model', code: 'invalid_value' }] },
-  );
+  // An openai-compatible provider serves what it lists only: its kind says nothing of its models.
+  const ofKind =
+    kind === 'openai-compatible' ? undefined : providers.find((provider) => provider.kind === kind);
+  if (ofKind !== undefined) return { reference: `${ofKind.name}/${model}` };
+  return { reference: `${kind}/${model}`, unserved: { model, kind } };
 }
 
-function impliedKind(model: string): ProviderKind | undefined {
+/** What to do about a model no provider serves: which provider to add (the upsert warning, the run refusal). */
+export function unservedModelAdvice(unserved: { model: string; kind: ProviderKind }): string {
+  const listing =
+    unserved.kind === 'openai-compatible'
+      ? ` whose models list '${unserved.model}' (with its baseUrl)`
+      : ` (or list '${unserved.model}' in a provider's models)`;
+  return `no provider in this workspace serves '${unserved.model}': add an ${unserved.kind} provider${listing} with POST /v1/providers, then run the agent again`;
+}
+
+function impliedKind(model: string): Exclude<ProviderKind, 'playground'> {
   if (/^claude-/i.test(model)) return 'anthropic';
   if (/^(gpt-|chatgpt-|o\d)/i.test(model)) return 'openai';
-  return undefined;
+  return 'openai-compatible';
 }
 
 async function allProviders(services: Services, caller: Caller): Promise<Provider[]> {

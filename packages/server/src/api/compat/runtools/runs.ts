@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { metadataSchema, type InputMessage } from '@runyard/protocol';
+import { metadataSchema, type Agent, type InputMessage } from '@runyard/protocol';
+import type { Caller } from '../../../core/caller.ts';
 import type { RunCreateOptions } from '../../../core/runs-service.ts';
+import { RunyardError } from '../../../shared/errors.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
-import { runtoolsFieldsOf } from './agent-fields.ts';
+import { metadataWith, runtoolsFieldsOf, type RuntoolsFields } from './agent-fields.ts';
+import { resolveModelReference, unservedModelAdvice } from './models.ts';
 import { RuntoolsError } from './errors.ts';
 import { addRoute, type RouteContext, type RouteResult } from './routing.ts';
 import { toRuntoolsRun } from './run-view.ts';
@@ -95,6 +98,7 @@ async function startRun(
 ): Promise<RouteResult> {
   const agent = await services.agents.get(caller, agentReference);
   const fields = runtoolsFieldsOf(agent);
+  // Refused before anything is recorded: the sandbox or device first, then the model.
   if (fields.executionMode === 'in_sandbox') {
     throw new RuntoolsError(
       422,
@@ -111,6 +115,7 @@ async function startRun(
       { executionMode: fields.executionMode, targetDeviceId: fields.targetDeviceId },
     );
   }
+  const runnable = await withServedModel(services, caller, agent, fields);
   const input: InputMessage[] = [
     ...(body.messages ?? []).map((message) => ({
       role: message.role,
@@ -127,7 +132,7 @@ async function startRun(
   reply.raw.once('close', () => disconnected.abort());
   const run = await services.runs.create(
     caller,
-    agent.id,
+    runnable.id,
     {
       input,
       threadId,
@@ -147,6 +152,54 @@ async function startRun(
   const ended = await services.runs.waitForEnd(caller, run.id, disconnected.signal);
   void reply.headers(headers);
   return { body: { data: toRuntoolsRun(ended, fields) } };
+}
+
+/** Attempts at bringing an agent's model up to date while other writers change the agent. */
+const maxModelUpdateAttempts = 5;
+
+/**
+ * An agent upserted with a model no provider served: resolved again now. Still unserved, the run
+ * is refused at once, saying which provider to add (422 `model_unavailable`); served by now, the
+ * agent takes the provider's model (a new version, as the upsert would have made) and runs.
+ */
+async function withServedModel(
+  services: Services,
+  caller: Caller,
+  agent: Agent,
+  fields: RuntoolsFields,
+): Promise<Agent> {
+  let current = agent;
+  let currentFields = fields;
+  for (let attempt = 1; ; attempt += 1) {
+    if (currentFields.unservedModelKind === null || currentFields.unservedModelKind === undefined) {
+      return current;
+    }
+    const resolved = await resolveModelReference(services, caller, currentFields.model ?? undefined);
+    if (resolved.unserved !== undefined) {
+      throw new RuntoolsError(
+        422,
+        'model_unavailable',
+        `agent '${current.slug}' uses model '${resolved.unserved.model}', and ${unservedModelAdvice(resolved.unserved)}`,
+        { model: resolved.unserved.model, providerKind: resolved.unserved.kind },
+      );
+    }
+    try {
+      return await services.agents.update(
+        caller,
+        current.id,
+        {
+          model: resolved.reference,
+          metadata: metadataWith(current.metadata, { ...currentFields, unservedModelKind: null }),
+        },
+        current.etag,
+      );
+    } catch (error) {
+      const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
+      if (!raced || attempt >= maxModelUpdateAttempts) throw error;
+      current = await services.agents.get(caller, current.id);
+      currentFields = runtoolsFieldsOf(current);
+    }
+  }
 }
 
 function settingsOf(config: RunBody['config']): RunCreateOptions['settings'] {
