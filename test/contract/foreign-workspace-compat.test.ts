@@ -240,7 +240,10 @@ describe.each(backendNames)('foreign workspace on the compat surfaces on %s', (b
     const admin = server.admin;
     const workspaceA = (await admin.workspaces.list()).data.find((workspace) => workspace.teamId === 1);
     if (workspaceA === undefined) throw new Error('no default workspace');
+    // B's own default model is set from the start: the runagents starter kit (which sets it only
+    // when unset) then changes nothing that the instance administrator's snapshot shows.
     const workspaceB = await admin.workspaces.create({ name: 'tenant-b' });
+    await admin.workspaces.update(workspaceB.id, { defaultModel: 'playground/playground' });
     keyB = (await admin.apiKeys.create({ name: 'b-admin', scopes: ['admin'], workspaceId: workspaceB.id }))
       .key;
     adminKeyId = await keyIdOf(server.url, server.adminKey, server.adminKey);
