@@ -34,7 +34,7 @@ const mayImport = {
   protocol: [],
   sdk: ['protocol'],
   cli: ['server', 'sdk', 'protocol'],
-  server: ['runtime', 'api', 'core', 'engine', 'events', 'store', 'config', 'shared', 'protocol'],
+  server: ['runtime', 'api', 'compat', 'core', 'engine', 'events', 'store', 'config', 'shared', 'protocol'],
   runtime: ['api', 'core', 'engine', 'events', 'store', 'config', 'shared', 'protocol'],
   api: ['compat', 'core', 'config', 'shared', 'protocol'],
   compat: ['api', 'core', 'config', 'shared', 'protocol'],
