@@ -1,5 +1,7 @@
 import {
+  backoffDelayMs,
   errorBodySchema,
+  sleep,
   routes,
   type BodyInputOf,
   type ParamsOf,
@@ -38,6 +40,9 @@ export interface ApiResponse<T> {
   headers: Headers;
   requestId: string | undefined;
 }
+
+/** Between retries, unless the server named a wait (`Retry-After`): full jitter, up to 250 ms doubling, at most 4 s. */
+const retryBackoff = { baseMs: 250, capMs: 4_000 };
 
 /** The generic transport: one catalogue route, typed from its schemas, response validated. */
 export class Transport {
@@ -112,7 +117,7 @@ export class Transport {
         });
       } catch (cause) {
         if (attempt < maxRetries) {
-          await sleep(backoffMs(attempt));
+          await sleep(backoffDelayMs(attempt, retryBackoff));
           continue;
         }
         throw new ConnectionError(`${route.method} ${url.pathname}: ${describe(cause)}`, { cause });
@@ -129,7 +134,11 @@ export class Transport {
       const retryAfterSeconds = Number(response.headers.get('retry-after') ?? Number.NaN);
       if ((response.status === 429 || response.status >= 500) && attempt < maxRetries) {
         await response.body?.cancel();
-        await sleep(Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : backoffMs(attempt));
+        await sleep(
+          Number.isFinite(retryAfterSeconds)
+            ? retryAfterSeconds * 1000
+            : backoffDelayMs(attempt, retryBackoff),
+        );
         continue;
       }
       const parsed = errorBodySchema.safeParse(await response.json().catch(() => undefined));
@@ -220,9 +229,6 @@ function scalarText(value: unknown): string {
     ? String(value)
     : JSON.stringify(value);
 }
-
-const backoffMs = (attempt: number) => Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -10,7 +10,12 @@ import { isolatedPostgres } from '../../../../test/support/postgres.ts';
 import { newId } from '../core/ids.ts';
 import { migrate, openDatabase, Store } from '../store/index.ts';
 import type { BusSignal, EventBus } from './event-bus.ts';
-import { channelName, createPostgresEventBus, type PostgresEventBus } from './postgres-event-bus.ts';
+import {
+  channelName,
+  createPostgresEventBus,
+  type PostgresEventBus,
+  type ReconnectDelay,
+} from './postgres-event-bus.ts';
 import { appendAndPublish, textDeltas } from './test-fixtures/events.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -80,7 +85,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
   /** A process of its own on the database: its own pool, store and bus. */
   async function startProcess(
     databaseUrl: string,
-    options: { reconnectDelay?: { initial: number; maximum: number } } = {},
+    options: { reconnectDelay?: ReconnectDelay } = {},
   ): Promise<Process> {
     const handle = await openDatabase({ databaseUrl, dataDir: os.tmpdir() });
     cleanups.push(() => handle.close());
@@ -237,8 +242,11 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
   it('reconnects after its LISTEN connection is killed and catches up on what it missed', async () => {
     const databaseUrl = await database();
     const a = await startProcess(databaseUrl);
-    // Slow enough to reconnect that A's next events are surely published while B is deaf.
-    const b = await startProcess(databaseUrl, { reconnectDelay: { initial: 1500, maximum: 3000 } });
+    // Slow enough to reconnect that A's next events are surely published while B is deaf: the
+    // jitter's draw is pinned near the top of the window, so the first reconnect waits ~1.5 s.
+    const b = await startProcess(databaseUrl, {
+      reconnectDelay: { initial: 1500, maximum: 3000, random: () => 0.999 },
+    });
     const runId = newId('run');
     const quiet = newId('run');
     const onB = collect(b.bus, runId);

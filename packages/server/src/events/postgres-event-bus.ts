@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { RunEvent } from '@runyard/protocol';
+import { backoffDelayMs, sleep, type RunEvent } from '@runyard/protocol';
 import type { Store } from '../store/index.ts';
 import { LocalEventBus, type BusSignal, type EventBus } from './event-bus.ts';
 
@@ -15,6 +15,12 @@ const maximumPayloadBytes = 7900;
 const maximumChannelLength = 63;
 const notifyAttempts = 4;
 
+export interface ReconnectDelay {
+  initial: number;
+  maximum: number;
+  random?: () => number;
+}
+
 export type EventBusLogger = (message: string, error?: unknown) => void;
 
 export interface PostgresEventBusOptions {
@@ -23,8 +29,11 @@ export interface PostgresEventBusOptions {
   /** Where the events are read from when another process announces them. */
   store: Store;
   logger?: EventBusLogger;
-  /** Reconnect backoff of the LISTEN connection: doubles from `initial` up to `maximum` (ms). */
-  reconnectDelay?: { initial: number; maximum: number };
+  /**
+   * Reconnect backoff of the LISTEN connection: full jitter, doubling from `initial` up to `maximum`
+   * (ms). `random` is the jitter's draw (Math.random; a test pins it to know how long a reconnect takes).
+   */
+  reconnectDelay?: ReconnectDelay;
   /** How often the idle LISTEN connection is probed, so a silently dead one is noticed (ms). */
   healthCheckInterval?: number;
 }
@@ -83,7 +92,7 @@ export class PostgresEventBus implements EventBus {
   private readonly signalsChannelName: string;
   private readonly notifyPool: pg.Pool;
   private readonly logger: EventBusLogger;
-  private readonly reconnectDelay: { initial: number; maximum: number };
+  private readonly reconnectDelay: ReconnectDelay;
   private readonly healthCheckInterval: number;
 
   private listener: pg.Client | undefined;
@@ -490,11 +499,10 @@ export class PostgresEventBus implements EventBus {
       .finally(() => clearTimeout(timer));
   }
 
-  /** Exponential from `initial` to `maximum`, with jitter so that many processes do not retry in step. */
+  /** Full jitter (`backoffDelayMs`), so that many processes that lost PostgreSQL together do not retry in step. */
   private backoff(attempt: number): number {
-    const { initial, maximum } = this.reconnectDelay;
-    const delay = Math.min(initial * 2 ** Math.min(attempt, 30), maximum);
-    return Math.round(delay * (0.75 + Math.random() * 0.25));
+    const { initial, maximum, random } = this.reconnectDelay;
+    return backoffDelayMs(attempt, { baseMs: initial, capMs: maximum }, random);
   }
 }
 
@@ -538,8 +546,4 @@ function parseSignalNotice(value: unknown): { origin: string; signal: BusSignal 
   if (kind === 'runs-available') return { origin, signal: { kind } };
   if (kind === 'cancel' && typeof runId === 'string') return { origin, signal: { kind, runId } };
   return undefined;
-}
-
-function sleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
