@@ -21,6 +21,7 @@ import {
   type McpDiscovery,
 } from '../store/index.ts';
 import { RunyardError, conflict, invalidField, notFound } from '../shared/errors.ts';
+import { StaleWrite, anotherWriterWon, retryOnConflict } from '../shared/retry-on-conflict.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -49,6 +50,7 @@ import {
 
 /** Without If-Match, a change that loses a race to another writer is re-applied on the fresh state. */
 const maxWriteAttempts = 25;
+const toolKeptChanging = 'the tool kept changing; try again';
 
 export function toTool(record: ToolRecord): Tool {
   return {
@@ -175,7 +177,7 @@ export class ToolsService {
   /** A change to the definition adds a version; the same definition again changes nothing. */
   async update(caller: Caller, name: string, change: UpdateTool): Promise<Tool> {
     this.refuseBuiltin(name, 'changed');
-    for (let attempt = 1; ; attempt += 1) {
+    return retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: toolKeptChanging }, async () => {
       const current = await this.require(caller.workspaceId, name);
       const config =
         current.config.kind === 'agent'
@@ -241,14 +243,14 @@ export class ToolsService {
           ...(mcpDiscovery !== undefined && { mcpDiscovery }),
         });
       }
-      if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
-    }
+      return anotherWriterWon;
+    });
   }
 
   /** Refused while an agent's draft, staging or production version names the tool or one of its operations. */
   async delete(caller: Caller, name: string): Promise<void> {
     this.refuseBuiltin(name, 'deleted');
-    for (let attempt = 1; ; attempt += 1) {
+    await retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: toolKeptChanging }, async () => {
       const deleted = await this.store.transaction(async (store) => {
         const current = await store.tools.find(caller.workspaceId, name);
         if (current === undefined) throw notFound('tool', name);
@@ -258,9 +260,8 @@ export class ToolsService {
         }
         return store.tools.softDelete(caller.workspaceId, current.id, current.revision, nowIso());
       });
-      if (deleted) return;
-      if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
-    }
+      return deleted ? true : anotherWriterWon;
+    });
   }
 
   /** Newest first; a built-in tool has none. */
@@ -448,8 +449,6 @@ export class ToolsService {
     }
   }
 }
-
-class StaleWrite extends Error {}
 
 /** A refusal of the egress policy, answered as the caller's problem: nothing was sent. */
 function policyDenied(name: string, error: ToolError): RunyardError {

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { upsertAgentSchema, type Agent, type AgentConfig, type UpsertAgent } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError } from '../../../shared/errors.ts';
+import { hasErrorCode } from '../../../shared/errors.ts';
+import { retryOnConflict } from '../../../shared/retry-on-conflict.ts';
 import { parseOrThrow } from '../../validation.ts';
 import {
   agentNameSchema,
@@ -100,8 +101,7 @@ async function deployPromptAgent(
   const policies = [...new Set([...body.policies, ...accessPolicies])];
   const model = await resolveChatModel(services, caller, body.llm_configs);
   const env = envOf(body.env);
-  let outcome: { action: string; agent: Agent } | undefined;
-  for (let attempt = 1; outcome === undefined; attempt += 1) {
+  const upsertOnce = async (): Promise<{ action: string; agent: Agent }> => {
     const existing = await unlessNotFound(services.agents.get(caller, agentName));
     const input: UpsertAgent = parseOrThrow(
       upsertAgentSchema,
@@ -128,13 +128,12 @@ async function deployPromptAgent(
       } satisfies UpsertAgent,
       'body',
     );
-    try {
-      outcome = await services.agents.upsert(caller, agentName, input, existing?.etag);
-    } catch (error) {
-      const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
-      if (!raced || attempt >= maxUpsertAttempts) throw error;
-    }
-  }
+    return services.agents.upsert(caller, agentName, input, existing?.etag);
+  };
+  const outcome = await retryOnConflict(
+    { maxAttempts: maxUpsertAttempts, lostRace: (error) => hasErrorCode(error, 'PRECONDITION_FAILED') },
+    upsertOnce,
+  );
   return {
     status: outcome.action === 'created' ? 201 : 200,
     body: {

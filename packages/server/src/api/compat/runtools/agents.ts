@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { upsertAgentSchema, type Agent, type AgentSettings, type UpsertAgent } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError } from '../../../shared/errors.ts';
+import { RunyardError, hasErrorCode } from '../../../shared/errors.ts';
+import { retryOnConflict } from '../../../shared/retry-on-conflict.ts';
 import { parseOrThrow } from '../../validation.ts';
 import {
   metadataWith,
@@ -124,7 +125,7 @@ async function upsertAgent(
     targetDeviceId: body.targetDeviceId ?? null,
     resources: body.resources ?? [],
   };
-  for (let attempt = 1; ; attempt += 1) {
+  const upsertOnce = async (): Promise<{ action: 'created' | 'updated'; agent: Agent }> => {
     const existing = await findAgent(services, caller, body.slug);
     const input: UpsertAgent = checked({
       name: body.name ?? body.slug,
@@ -144,14 +145,13 @@ async function upsertAgent(
       settings: settingsOf(existing?.settings ?? {}, body),
       env: body.env ?? {},
     });
-    try {
-      const result = await services.agents.upsert(caller, body.slug, input, existing?.etag);
-      return { action: result.action === 'created' ? 'created' : 'updated', agent: result.agent };
-    } catch (error) {
-      const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
-      if (!raced || attempt >= maxUpsertAttempts) throw error;
-    }
-  }
+    const result = await services.agents.upsert(caller, body.slug, input, existing?.etag);
+    return { action: result.action === 'created' ? 'created' : 'updated', agent: result.agent };
+  };
+  return retryOnConflict(
+    { maxAttempts: maxUpsertAttempts, lostRace: (error) => hasErrorCode(error, 'PRECONDITION_FAILED') },
+    upsertOnce,
+  );
 }
 
 /** The settings runtools names replace; Runyard's others (budgets, timeouts, fallbacks) stay. */
