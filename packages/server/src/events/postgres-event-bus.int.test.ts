@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { RunEvent } from '@runyard/protocol';
+import { sleep, type RunEvent } from '@runyard/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresAvailable } from '../../../../test/support/backends.ts';
 import { isolatedPostgres } from '../../../../test/support/postgres.ts';
+import { waitUntil } from '../../../../test/support/wait-until.ts';
 import { newId } from '../core/ids.ts';
 import { migrate, openDatabase, Store } from '../store/index.ts';
 import type { BusSignal, EventBus } from './event-bus.ts';
@@ -52,17 +53,9 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, index) => from + index);
 }
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Long enough for a stray duplicate notification to have arrived and been handled. */
 function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 300));
+  return sleep(300);
 }
 
 describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
@@ -110,14 +103,19 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     await client.connect();
     try {
       await client.query('select pg_terminate_backend($1)', [pid]);
-      await waitUntil(async () => {
-        const result = await client.query('select 1 from pg_stat_activity where pid = $1', [pid]);
-        return result.rowCount === 0;
-      }, 'the LISTEN backend is gone');
+      await waitUntil(
+        async () => {
+          const result = await client.query('select 1 from pg_stat_activity where pid = $1', [pid]);
+          return result.rowCount === 0;
+        },
+        { what: 'the LISTEN backend is gone' },
+      );
     } finally {
       await client.end();
     }
-    await waitUntil(() => bus.listenerProcessId === undefined, 'the bus notices its connection is gone');
+    await waitUntil(() => bus.listenerProcessId === undefined, {
+      what: 'the bus notices its connection is gone',
+    });
   }
 
   it('delivers what follows a gap once a later local publish fills it', async () => {
@@ -126,7 +124,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     const runId = newId('run');
     const onA = collect(a.bus, runId);
     await appendAndPublish(a.store, a.bus, runId, 1, 2);
-    await waitUntil(() => onA.seqs.length >= 2, 'A has the first batch');
+    await waitUntil(() => onA.seqs.length >= 2, { what: 'A has the first batch' });
 
     // The later batch is durable and published first; the read it starts stops at the gap. Then
     // the gap is filled and published: what follows it must not be forgotten.
@@ -138,7 +136,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     expect(onA.seqs).toEqual(range(1, 2));
     await a.store.runEvents.append(runId, middle);
     a.bus.publish(runId, middle);
-    await waitUntil(() => onA.seqs.length >= 6, 'A has every event up to 6');
+    await waitUntil(() => onA.seqs.length >= 6, { what: 'A has every event up to 6' });
     await settle();
     expect(onA.seqs).toEqual(range(1, 6));
   });
@@ -152,11 +150,11 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     const onB = collect(b.bus, runId);
 
     await appendAndPublish(a.store, a.bus, runId, 1, 3, 3);
-    await waitUntil(() => onB.seqs.length >= 3, 'B has the first batch');
+    await waitUntil(() => onB.seqs.length >= 3, { what: 'B has the first batch' });
 
     // A burst: 500 events in batches of 1 to 7, far faster than one round trip each.
     await appendAndPublish(a.store, a.bus, runId, 4, 500, 7);
-    await waitUntil(() => onB.seqs.length >= 503, 'B has the burst');
+    await waitUntil(() => onB.seqs.length >= 503, { what: 'B has the burst' });
     await settle();
 
     expect(onB.seqs).toEqual(range(1, 503));
@@ -177,7 +175,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
 
     await appendAndPublish(a.store, a.bus, ignored, 1, 20, 3);
     await appendAndPublish(a.store, a.bus, followed, 1, 20, 3);
-    await waitUntil(() => onB.seqs.length >= 20, 'B has the followed run');
+    await waitUntil(() => onB.seqs.length >= 20, { what: 'B has the followed run' });
     await settle();
     expect(onB.seqs).toEqual(range(1, 20));
     expect(reads.mock.calls.length).toBeGreaterThan(0);
@@ -197,11 +195,11 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
 
     const early = collect(b.bus, runId);
     await appendAndPublish(a.store, a.bus, runId, 11, 10, 3);
-    await waitUntil(() => early.seqs.length >= 10, 'the early subscriber has 11..20');
+    await waitUntil(() => early.seqs.length >= 10, { what: 'the early subscriber has 11..20' });
 
     const late = collect(b.bus, runId);
     await appendAndPublish(a.store, a.bus, runId, 21, 10, 2);
-    await waitUntil(() => late.seqs.length >= 10, 'the late subscriber has 21..30');
+    await waitUntil(() => late.seqs.length >= 10, { what: 'the late subscriber has 21..30' });
     await settle();
 
     expect(early.seqs).toEqual(range(11, 30));
@@ -215,7 +213,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     await settle();
     const again = collect(b.bus, runId);
     await appendAndPublish(a.store, a.bus, runId, 36, 5, 1);
-    await waitUntil(() => again.seqs.length >= 5, 'the new subscriber has 36..40');
+    await waitUntil(() => again.seqs.length >= 5, { what: 'the new subscriber has 36..40' });
     await settle();
     expect(again.seqs).toEqual(range(36, 40));
     expect(early.seqs).toEqual(range(11, 30));
@@ -231,7 +229,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
 
     a.bus.signal({ kind: 'cancel', runId });
     b.bus.signal({ kind: 'runs-available' });
-    await waitUntil(() => onA.length >= 2 && onB.length >= 2, 'both have both signals');
+    await waitUntil(() => onA.length >= 2 && onB.length >= 2, { what: 'both have both signals' });
     await settle();
 
     expect(onA).toEqual([{ kind: 'cancel', runId }, { kind: 'runs-available' }]);
@@ -255,7 +253,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     const signals = collectSignals(b.bus);
 
     await appendAndPublish(a.store, a.bus, runId, 1, 5, 2);
-    await waitUntil(() => onB.seqs.length >= 5, 'B has 1..5');
+    await waitUntil(() => onB.seqs.length >= 5, { what: 'B has 1..5' });
 
     await terminateListener(b.bus, databaseUrl);
     await appendAndPublish(a.store, a.bus, runId, 6, 5, 2);
@@ -263,15 +261,14 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     a.bus.signal({ kind: 'cancel', runId });
     expect(b.bus.listenerProcessId).toBeUndefined();
 
-    await waitUntil(
-      () => onB.seqs.length >= 10 && onQuiet.seqs.length >= 3,
-      'B caught up after reconnecting',
-    );
+    await waitUntil(() => onB.seqs.length >= 10 && onQuiet.seqs.length >= 3, {
+      what: 'B caught up after reconnecting',
+    });
     expect(signals).toContainEqual({ kind: 'runs-available' });
     expect(b.logged.some((line) => line.includes('lost'))).toBe(true);
 
     await appendAndPublish(a.store, a.bus, runId, 11, 5, 2);
-    await waitUntil(() => onB.seqs.length >= 15, 'B has 11..15 live');
+    await waitUntil(() => onB.seqs.length >= 15, { what: 'B has 11..15 live' });
     await settle();
     expect(onB.seqs).toEqual(range(1, 15));
     expect(onQuiet.seqs).toEqual(range(1, 3));
@@ -306,10 +303,9 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
     });
     expect(exit, exit.stderr).toMatchObject({ code: 0 });
 
-    await waitUntil(
-      () => onB.seqs.length >= 300 && signals.length >= 1,
-      'B has what the other process published',
-    );
+    await waitUntil(() => onB.seqs.length >= 300 && signals.length >= 1, {
+      what: 'B has what the other process published',
+    });
     await settle();
     expect(onB.seqs).toEqual(range(1, 300));
     expect(signals).toEqual([{ kind: 'cancel', runId }]);
