@@ -198,23 +198,47 @@ describe('SDK event stream framing', () => {
         return `id: ${event.seq}${eol}data: ${json.slice(0, middle + 1)}${eol}data: ${json.slice(middle + 1)}${eol}${eol}`;
       }),
     ].join('');
+    const requested: (string | undefined)[] = [];
     const server = http.createServer((request, response) => {
+      const lastEventId = request.headers['last-event-id'] as string | undefined;
+      requested.push(lastEventId);
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       // Three bytes at a time: line ends (CR and LF of one CRLF too) fall across chunk boundaries.
-      const bytes = Buffer.from(body, 'utf8');
+      const bytes = Buffer.from(Number(lastEventId ?? 0) === 0 ? body : '', 'utf8');
       for (let offset = 0; offset < bytes.length; offset += 3)
         response.write(bytes.subarray(offset, offset + 3));
       response.end();
     });
-    const client = new Runyard({ baseUrl: await listen(server), apiKey: 'ry_unused', maxRetries: 0 });
-    // No run-end: the stream ends early, so after the four events the client tries to resume and gives up.
+    const client = new Runyard({ baseUrl: await listen(server), apiKey: 'ry_unused', maxRetries: 1 });
+    // No run-end: the first stream ends after event 4, so the client resumes after 4, where the
+    // server has nothing more and ends the stream: the client ends too.
+    expect(await collect(client.runs.follow(runId))).toEqual(events);
+    expect(requested).toEqual(['0', '4']);
+  });
+
+  it('gives up with a ConnectionError after maxRetries cuts in a row that bring nothing new', async () => {
+    const runId = 'run_01jz0000000000000000000002';
+    const [first, second] = sampleEvents(runId);
+    const requested: (string | undefined)[] = [];
+    const server = http.createServer((request, response) => {
+      requested.push(request.headers['last-event-id'] as string | undefined);
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (requested.length === 1) {
+        response.write(`id: 1\r\ndata: ${JSON.stringify(first)}\r\n\r\n`);
+        response.write(`id: 2\r\ndata: ${JSON.stringify(second)}\r\n\r\n`);
+      }
+      // Every connection is cut in the middle of its chunked body.
+      response.write(': more to come\r\n', () => response.socket?.end());
+    });
+    const client = new Runyard({ baseUrl: await listen(server), apiKey: 'ry_unused', maxRetries: 2 });
     const seen: RunEvent[] = [];
     const failure = await (async () => {
       for await (const event of client.runs.follow(runId)) seen.push(event);
     })().catch((error: unknown) => error);
-    expect(seen).toEqual(events);
+    expect(seen).toEqual([first, second]);
     expect(failure).toBeInstanceOf(ConnectionError);
-    expect((failure as Error).message).toContain(`the stream of run ${runId} ended after event 4`);
+    expect((failure as Error).message).toContain(`the stream of run ${runId} ended after event 2`);
+    expect(requested).toEqual(['0', '2', '2']);
   });
 
   it('resumes with Last-Event-ID set to the last event it saw', async () => {

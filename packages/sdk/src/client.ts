@@ -72,8 +72,8 @@ export class Transport {
    * A streaming route's run events, validated, through `run-end`. A connection that drops before
    * `run-end` (a restart, a proxy's idle cut) is resumed on `GET /v1/runs/{id}/stream` with
    * `Last-Event-ID` set to the last event seen, so the events come exactly once and in order, as the
-   * stored log has them. `maxRetries` reconnects in a row that bring nothing new end it with a
-   * ConnectionError; an answer other than 2xx (401, 404, …) ends it at once.
+   * stored log has them. `maxRetries` failed reconnects in a row end it with a ConnectionError; an
+   * answer other than 2xx (401, 404, …) ends it at once, and so does a clean end with nothing new.
    */
   async *stream<R extends RouteDefinition>(route: R, call: CallOptions<R> = {}): AsyncGenerator<RunEvent> {
     const params = call.params as Record<string, unknown> | undefined;
@@ -83,11 +83,13 @@ export class Transport {
     let failures = 0;
     for (;;) {
       let cut: unknown;
+      let progressed = false;
       try {
         for await (const event of this.connect(connection.route, connection.call)) {
           // A resumed stream starts after lastSeq; this guards against a server that repeats.
           if (event.seq <= lastSeq) continue;
           lastSeq = event.seq;
+          progressed = true;
           failures = 0;
           if (event.type === 'run-start') runId = event.runId;
           yield event;
@@ -97,6 +99,9 @@ export class Transport {
         if (!(error instanceof ConnectionError)) throw error;
         cut = error;
       }
+      // Ended by the server with nothing after lastSeq: the run ended at or before it (following a
+      // run from its last event). Ended after new events but before run-end: cut, so resume.
+      if (cut === undefined && !progressed) return;
       failures += 1;
       const where = `${route.method} ${route.path}`;
       if (runId === undefined) {
