@@ -104,18 +104,14 @@ async function cuttingProxy(target: string, cutAfter: number, how: 'cut' | 'end'
 
 describe.each(backendNames)('SDK event streams against a real server on %s', (backend) => {
   const { skip, server } = useTestServer(backend);
-  let created = false;
+  /** The playground agent of the runs: an upsert, so every test may call it first. */
   const agent = async () => {
-    if (!created) {
-      created = true;
-      await server().admin.agents.create({
-        slug: 'streamer',
-        name: 'Streamer',
-        model: 'playground/playground',
-        instructions: 'Echo.',
-        tools: ['echo'],
-      });
-    }
+    const tools = ['echo'];
+    await server().admin.agents.upsert('streamer', {
+      name: 'Streamer',
+      model: 'playground/playground',
+      tools,
+    });
     return 'streamer';
   };
 
