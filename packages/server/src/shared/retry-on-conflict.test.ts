@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunyardError} from './errors.ts';
+import type { RunyardError } from './errors.ts';
 import { hasErrorCode } from './errors.ts';
 import { StaleWrite, anotherWriterWon, retryOnConflict } from './retry-on-conflict.ts';
 
