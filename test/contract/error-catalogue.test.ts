@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCatalogue, errorCodes, runErrorCatalogue, type ErrorCode } from '@runyard/protocol';
+import { sleep, errorCatalogue, errorCodes, runErrorCatalogue, type ErrorCode } from '@runyard/protocol';
 import {
   ConflictError,
   InternalServerError,
@@ -238,7 +238,7 @@ describe.each(backendNames)('error codes over HTTP on %s', (backend) => {
       expiresAt: new Date(Date.now() + 1500).toISOString(),
     });
     expect((await call({ path: '/v1/agents', apiKey: expiring.key })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await sleep(1600);
     const { error } = await expectCode('UNAUTHENTICATED', { path: '/v1/agents', apiKey: expiring.key });
     expect(error.message).toContain('expired');
   });

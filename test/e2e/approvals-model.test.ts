@@ -6,7 +6,8 @@ import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { connectProviders, eventsOf, journalOf, useModelMock } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
-import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
+import { approvalAgent } from '../support/approval-agent.ts';
+import { waitForRunStatus } from '../support/wait-until.ts';
 
 /**
  * Human approval with a real model on the wire (aimock): what the model is sent after an approval,
@@ -90,7 +91,7 @@ describe.each(backendNames)('human approval with a model on %s', (backend) => {
     expect(approval).toMatchObject({ toolName: 'http_fetch', arguments: { url: `${target}/pay?n=1` } });
 
     await admin.approvals.approve(approval!.id, { scope: 'run' });
-    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
+    const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
     expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'Both paid.' } });
     expect(hits).toEqual(['GET /pay?n=1', 'GET /pay?n=2']);
     expect((await admin.approvals.list({ runId: paused.id })).data.map((each) => each.id)).toEqual([
@@ -122,7 +123,7 @@ describe.each(backendNames)('human approval with a model on %s', (backend) => {
     expect(paused.status).toBe('requires_action');
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.deny(approval!.id, { reason: 'over budget this quarter' });
-    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
+    const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed', 'requires_action']);
     expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'Understood, I will not pay.' } });
     expect(hits).toEqual([]);
 
@@ -148,7 +149,7 @@ describe.each(backendNames)('approval expiry with a model on %s', (backend) => {
       hits = [];
       const paused = await server.admin.runs.create('expiring-model', { input: 'Pay once.' });
       expect(paused.status).toBe('requires_action');
-      const ended = await untilStatus(server.admin, paused.id, ['succeeded', 'failed']);
+      const ended = await waitForRunStatus(server.admin, paused.id, ['succeeded', 'failed']);
       expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'Nobody approved; stopping.' } });
       expect(hits).toEqual([]);
       const [approval] = (await server.admin.approvals.list({ runId: paused.id })).data;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
+import { approvalAgent } from '../support/approval-agent.ts';
+import { waitForRunStatus } from '../support/wait-until.ts';
 import { backendNames } from '../support/backends.ts';
 import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -43,7 +44,7 @@ describe.each(backendNames)('approval_required rules and the SSRF guard on %s', 
       });
 
       await admin.approvals.approve(pending[0]!.id, { scope: 'once' });
-      const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed']);
+      const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed']);
       expect(ended.status).toBe('succeeded');
       expect(hits('/echo/pay', 'GET') - hitsBefore).toBe(1);
       const events = await admin.runs.events(paused.id);

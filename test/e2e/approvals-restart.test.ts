@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { Run, RunEvent } from '@runyard/protocol';
+import type { RunEvent } from '@runyard/protocol';
 import { Runyard } from '@runyard/sdk';
 import { describe, expect, it } from 'vitest';
 import { approvalAgent } from '../support/approval-agent.ts';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
 import { freshDeployment, useCleanups, within } from '../support/harness.ts';
-import { exitOf, stopRunyard, until, useRunyardProcesses } from '../support/processes.ts';
+import { exitOf, stopRunyard, useRunyardProcesses } from '../support/processes.ts';
+import { waitForRunStatus, waitUntil } from '../support/wait-until.ts';
 import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 
 // A run paused for a human approval outlives the process that paused it: `runyard start` is killed
@@ -84,9 +85,9 @@ describe.each(backendNames)('a run paused for approval across a killed process o
 
       // An SSE client is connected through the pause (the stream stays open while the run waits).
       const before = follow(admin, paused.id, 0);
-      await until('the streamed approval-requested event', () =>
-        before.events.some((event) => event.type === 'approval-requested') ? true : undefined,
-      );
+      await waitUntil(() => before.events.some((event) => event.type === 'approval-requested'), {
+        what: 'the streamed approval-requested event',
+      });
 
       first.child.kill('SIGKILL');
       expect(await exitOf(first)).toEqual({ code: null, signal: 'SIGKILL' });
@@ -113,14 +114,7 @@ describe.each(backendNames)('a run paused for approval across a killed process o
       const after = follow(again, paused.id, lastSeen);
       await again.approvals.approve(approval!.id, { scope: 'once' });
 
-      const ended = await until(
-        `run ${paused.id} to end`,
-        async () => {
-          const run: Run = await again.runs.get(paused.id);
-          return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-        },
-        20_000,
-      );
+      const ended = await waitForRunStatus(again, paused.id, ['succeeded', 'failed'], 20_000);
       expect(ended).toMatchObject({ status: 'succeeded', error: null, requiredAction: null });
       expect(toolServer().hits(path), 'the approved call ran exactly once').toBe(1);
 

@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type net from 'node:net';
-import type { RunEvent } from '@runyard/protocol';
+import { sleep, type RunEvent } from '@runyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
+import { approvalAgent } from '../support/approval-agent.ts';
+import { waitForRunStatus } from '../support/wait-until.ts';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -19,8 +20,6 @@ beforeAll(async () => {
   target = `http://127.0.0.1:${(api.address() as net.AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => api.close(() => resolve())));
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 const fetchInput = (path: string) => `use http_fetch {"url":"${target}${path}"}`;
 
@@ -57,7 +56,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
 
     const approved = await admin.approvals.approve(approval.id, { scope: 'once' });
     expect(approved).toMatchObject({ status: 'approved', scope: 'once' });
-    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed']);
+    const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
     expect(ended.requiredAction).toBeNull();
     expect(hits).toEqual(['GET /pay?n=1']);
@@ -81,7 +80,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
     const paused = await admin.runs.create('denied', { input: fetchInput('/pay?n=2') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.deny(approval!.id, { reason: 'not this month' });
-    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed']);
+    const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
     expect(hits).toEqual([]);
     const result = (await admin.runs.events(paused.id)).find((event) => event.type === 'tool-result');
@@ -98,7 +97,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
     const paused = await admin.runs.create('edited', { input: fetchInput('/pay?amount=900') });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.approve(approval!.id, { arguments: { url: `${target}/pay?amount=90` } });
-    expect(await untilStatus(admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
+    expect(await waitForRunStatus(admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
       status: 'succeeded',
     });
     expect(hits).toEqual(['GET /pay?amount=90']);
@@ -117,7 +116,7 @@ describe.each(backendNames)('human approval on %s', (backend) => {
       admin.approvals.approve(approval!.id, { scope: 'once', durationMs: 1000 }),
     ).rejects.toMatchObject({ status: 400 });
     await admin.approvals.approve(approval!.id, { scope: 'window', durationMs: 1500 });
-    await untilStatus(admin, first.id, ['succeeded']);
+    await waitForRunStatus(admin, first.id, ['succeeded']);
     const second = await admin.runs.create('windowed', { input: fetchInput('/w2') });
     expect(second.status).toBe('succeeded');
     expect(hits).toEqual(['GET /w1', 'GET /w2']);
@@ -201,7 +200,7 @@ describe.each(backendNames)('approval expiry and restarts on %s', (backend) => {
       hits = [];
       const paused = await server.admin.runs.create('expiring', { input: fetchInput('/e') });
       expect(paused.status).toBe('requires_action');
-      const ended = await untilStatus(server.admin, paused.id, ['succeeded', 'failed']);
+      const ended = await waitForRunStatus(server.admin, paused.id, ['succeeded', 'failed']);
       expect(ended.status).toBe('succeeded');
       expect(hits).toEqual([]);
       const [approval] = (await server.admin.approvals.list({ runId: paused.id })).data;
@@ -228,7 +227,7 @@ describe.each(backendNames)('approval expiry and restarts on %s', (backend) => {
       expect((await second.admin.runs.get(paused.id)).status).toBe('requires_action');
       const [approval] = (await second.admin.approvals.list({ status: 'pending' })).data;
       await second.admin.approvals.approve(approval!.id);
-      expect(await untilStatus(second.admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
+      expect(await waitForRunStatus(second.admin, paused.id, ['succeeded', 'failed'])).toMatchObject({
         status: 'succeeded',
       });
       expect(hits).toEqual(['GET /r']);

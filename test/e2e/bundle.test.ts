@@ -8,7 +8,8 @@ import { Runyard } from '@runyard/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryDirectory } from '../support/backends.ts';
 import { unusedPort } from '../support/ports.ts';
-import { cleanEnvironment, until } from '../support/processes.ts';
+import { cleanEnvironment } from '../support/processes.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
@@ -59,14 +60,13 @@ describe('the compiled bundle', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
     // The key is printed after the listening line: wait for both.
-    const [url, apiKey] = await until(
-      'the bundle to listen and print its admin key',
+    const [url, apiKey] = await waitUntil(
       () => {
         const listening = /listening on (http:\/\/\S+)/.exec(output)?.[1];
         const key = /Admin API key \(shown once\): (\S+)/.exec(output)?.[1];
         return listening === undefined || key === undefined ? undefined : [listening, key];
       },
-      30_000,
+      { what: 'the bundle to listen and print its admin key', timeoutMs: 30_000 },
     );
     expect(output).not.toContain('tsx');
 
@@ -110,7 +110,8 @@ describe('the compiled bundle', () => {
     const packages = [...loaded].filter(
       (specifier) => !specifier.startsWith('./') && !specifier.startsWith('node:'),
     );
-    expect(packages.sort()).toEqual(['yaml', 'zod']);
+    // The SDK's SSE framing (eventsource-parser, a few kB without dependencies) is the only addition.
+    expect(packages.sort()).toEqual(['eventsource-parser', 'yaml', 'zod']);
     const serverChunk = fs.readdirSync(outputDirectory).find((name) => /^server-commands-.*\.js$/.test(name));
     expect(serverChunk).toBeDefined();
     expect(staticImports(serverChunk ?? '')).toEqual(

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { expect } from 'vitest';
 import type { TestServer } from '../support/server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /** What a Make client sees of one response: status, headers and the parsed JSON (or raw text). */
 export interface MakeResponse {
@@ -147,14 +148,9 @@ export async function startReceiver(): Promise<{
   };
 }
 
-export const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+export { sleep } from '@runyard/protocol';
 
-export async function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value: ${JSON.stringify(value)}`);
-    await sleep(25);
-  }
+/** Polls `read` until `done` holds: the shared `waitUntil`, under the name these tests use. */
+export function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean): Promise<T> {
+  return waitUntil(read, { what: 'the Make value to settle', until: done });
 }

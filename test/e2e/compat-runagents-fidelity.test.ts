@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sleep } from '@runyard/protocol';
 import { RunyardApiError } from '@runyard/sdk';
 import { backendNames } from '../support/backends.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -237,7 +238,7 @@ describe.each(backendNames)('the runagents surface as documented on %s', (backen
       );
       // Within the window the next run is not paused (when this machine was quick enough to tell).
       if (Date.now() - windowStart < 1500) expect(covered).toMatchObject({ status: 'COMPLETED' });
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, windowStart + 2300 - Date.now())));
+      await sleep(Math.max(0, windowStart + 2300 - Date.now()));
       // After it (2 s, not the 4 h default), the call waits for an approver again.
       const after = json<{ id: string }>(
         await call('POST', '/runs', { body: { agent_id: 'routed-agent', input } }),

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { TestServer } from '../support/server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /** Plain HTTP against /compat/runagents, as a runagents client sends it (only base URL and key changed). */
 export interface RunagentsResponse {
@@ -64,13 +65,11 @@ export async function freshWorkspace(server: TestServer, name: string): Promise<
 }
 
 /** Polls a run until its status is one of `statuses`. */
-export async function waitForStatus(call: RunagentsCall, runId: string, statuses: string[]) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const response = await call('GET', `/runs/${runId}`);
-    const run = json<{ status: string }>(response);
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+export function waitForStatus(call: RunagentsCall, runId: string, statuses: string[]) {
+  return waitUntil(async () => json<{ status: string }>(await call('GET', `/runs/${runId}`)), {
+    what: `run ${runId} to be ${statuses.join(' or ')}`,
+    until: (run) => statuses.includes(run.status),
+    timeoutMs: 20_000,
+    intervalMs: 50,
+  });
 }

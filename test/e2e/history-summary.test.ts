@@ -16,6 +16,7 @@ import {
 } from '../support/model-path.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { endedRunStatuses, waitForRunStatus, waitUntil } from '../support/wait-until.ts';
 
 // Thread history trimmed to `historyTokenBudget` is replaced by a summary once the trimmed part
 // exceeds `summarizeAfterTokens`; the summary is stored and reused, extended when more is trimmed,
@@ -308,18 +309,6 @@ describe.each(backendNames)('history summaries on %s', (backend) => {
   });
 });
 
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-async function until<T>(label: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(25);
-  }
-}
-
 describe.each(backendNames)('a run resumed after its summary on %s', (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
 
@@ -352,19 +341,14 @@ describe.each(backendNames)('a run resumed after its summary on %s', (backend) =
         expect(started.status).toBe(202);
         const runId = started.data.id;
         const server = current;
-        await until('the answer step to start', async () => {
-          const events = await eventsOf(server, runId);
-          return events.some((event) => event.type === 'step-start' && event.step === 1) ? true : undefined;
+        await waitUntil(() => eventsOf(server, runId), {
+          what: 'the answer step to start',
+          until: (events) => events.some((event) => event.type === 'step-start' && event.step === 1),
         });
         await current.stop();
         current = await startTestServer(backend, environment, current.backend);
         const resumed = current;
-        const run = await until('the resumed run to end', async () => {
-          const response = await resumed.admin.transport.call(routes.getRun, { params: { runId } });
-          return ['succeeded', 'failed', 'cancelled'].includes(response.data.status)
-            ? response.data
-            : undefined;
-        });
+        const run = await waitForRunStatus(resumed.admin, runId, endedRunStatuses);
 
         const requests = requestsSince(model, seen);
         expect(requests.map(isSummaryRequest)).toEqual([true, false, false]);

@@ -5,12 +5,13 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Agent, AgentVersion, Provider, Secret } from '@runyard/protocol';
+import { sleep, type Agent, type AgentVersion, type Provider, type Secret } from '@runyard/protocol';
 import { Runyard } from '@runyard/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable, temporaryDirectory } from '../support/backends.ts';
 import { isolatedPostgres } from '../support/postgres.ts';
 import { unusedPort } from '../support/ports.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const binary = path.join(repositoryRoot, 'packages/cli/bin/runyard.js');
@@ -24,8 +25,6 @@ interface RunyardProcess {
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /** The environment of this process without any Runyard setting, so only the test's own apply. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
@@ -51,23 +50,18 @@ async function startRunyard(environment: Record<string, string>, waitFor?: RegEx
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-    if (url !== undefined && (waitFor === undefined || waitFor.test(stdout))) {
-      return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
-    }
-    if (child.exitCode !== null) {
-      throw new Error(`runyard start exited with ${child.exitCode}:\n${stdout}\n${stderr}`);
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(
-        `runyard start did not announce itself within ${startTimeoutMs} ms:\n${stdout}\n${stderr}`,
-      );
-    }
-    await sleep(25);
-  }
+  const url = await waitUntil(
+    () => {
+      if (child.exitCode !== null) throw new Error(`runyard start exited with ${child.exitCode}`);
+      const listening = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
+      return waitFor === undefined || waitFor.test(stdout) ? listening : undefined;
+    },
+    { what: 'runyard start to announce itself', timeoutMs: startTimeoutMs },
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}:\n${stdout}\n${stderr}`);
+  });
+  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** SIGTERM, then the exit code and how long the process took to go. */

@@ -3,17 +3,16 @@ import http from 'node:http';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Runyard } from '@runyard/sdk';
-import type { RunDelivery } from '@runyard/protocol';
+import { sleep, type RunDelivery } from '@runyard/protocol';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
 import { unusedPort } from '../support/ports.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const retryBaseMs = 200;
 const environment = { RUNYARD_CALLBACK_RETRY_BASE_MS: String(retryBaseMs) };
 const secret = 'whsec_0123456789abcdef';
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -62,20 +61,6 @@ function verifySignature(header: string | string[] | undefined, key: string, bod
   return timingSafeEqual(expected, Buffer.from(match[2], 'hex'));
 }
 
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value: ${JSON.stringify(value)}`);
-    await sleep(25);
-  }
-}
-
 const deliveredOnce = (deliveries: RunDelivery[]) => deliveries.some((delivery) => delivery.delivered);
 
 async function ensureAgent(admin: Runyard): Promise<string> {
@@ -96,7 +81,10 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
         callbackSecret: secret,
       });
       expect(run.status).toBe('succeeded');
-      const deliveries = await eventually(() => admin.runs.deliveries(run.id), deliveredOnce);
+      const deliveries = await waitUntil(() => admin.runs.deliveries(run.id), {
+        what: 'a delivered callback',
+        until: deliveredOnce,
+      });
       // Long enough for a duplicate or a retry to show up if there were one.
       await sleep(retryBaseMs * 3);
       expect(receiver.received).toHaveLength(1);
@@ -140,16 +128,19 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
       callbackSecret: secret,
     });
     // The first attempt finds nothing listening.
-    const refused = await eventually(
-      () => admin.runs.deliveries(run.id),
-      (deliveries) => deliveries.length > 0,
-    );
+    const refused = await waitUntil(() => admin.runs.deliveries(run.id), {
+      what: 'the first callback attempt',
+      until: (deliveries) => deliveries.length > 0,
+    });
     expect(refused[0]).toMatchObject({ attempt: 1, statusCode: null, delivered: false });
     expect(refused[0]?.error).toMatch(/ECONNREFUSED/);
     // Then the receiver is up, but answers 503 once before it accepts.
     const receiver = await startReceiver((index) => (index === 0 ? 503 : 204), port);
     try {
-      const deliveries = await eventually(() => admin.runs.deliveries(run.id), deliveredOnce);
+      const deliveries = await waitUntil(() => admin.runs.deliveries(run.id), {
+        what: 'a delivered callback',
+        until: deliveredOnce,
+      });
       await sleep(retryBaseMs * 4);
       expect(await admin.runs.deliveries(run.id)).toEqual(deliveries);
 
@@ -161,11 +152,12 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
       for (const [index, delivery] of failed.entries()) {
         expect(delivery.delivered).toBe(false);
         expect(delivery.error).not.toBeNull();
-        // Exponential backoff (±20 % jitter), and no attempt starts before it is due.
+        // Exponential backoff with full jitter: due within the attempt's window after it ended (the
+        // POST itself took a moment), and no attempt starts before it is due.
         const due = Date.parse(delivery.nextAttemptAt ?? '');
-        expect(due - Date.parse(delivery.createdAt)).toBeGreaterThanOrEqual(
-          0.8 * retryBaseMs * 2 ** (delivery.attempt - 1) - 1,
-        );
+        const waitedMs = due - Date.parse(delivery.createdAt);
+        expect(waitedMs).toBeGreaterThanOrEqual(0);
+        expect(waitedMs).toBeLessThanOrEqual(retryBaseMs * 2 ** (delivery.attempt - 1) + 1000);
         expect(Date.parse(deliveries[index + 1]?.createdAt ?? '')).toBeGreaterThanOrEqual(due);
       }
       expect(failed.some((delivery) => delivery.statusCode === null)).toBe(true);
@@ -209,19 +201,19 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
         input: 'x',
         callbackUrl: `http://127.0.0.1:${port}/hooks`,
       });
-      await eventually(
-        () => admin.runs.deliveries(run.id),
-        (deliveries) => deliveries.length > 0,
-      );
+      await waitUntil(() => admin.runs.deliveries(run.id), {
+        what: 'the first callback attempt',
+        until: (deliveries) => deliveries.length > 0,
+      });
       await server()
         .server.database.db.updateTable('runs')
         .set({ callback_url: 'http://169.254.169.254/latest/meta-data/' })
         .where('id', '=', run.id)
         .execute();
-      const deliveries = await eventually(
-        () => admin.runs.deliveries(run.id),
-        (list) => list.at(-1)?.nextAttemptAt === null,
-      );
+      const deliveries = await waitUntil(() => admin.runs.deliveries(run.id), {
+        what: 'the last callback attempt',
+        until: (list) => list.at(-1)?.nextAttemptAt === null,
+      });
       const last = deliveries.at(-1);
       expect(last).toMatchObject({ delivered: false, statusCode: null, nextAttemptAt: null });
       expect(last?.error).toContain('cloud metadata');
@@ -240,7 +232,10 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
         input: 'unsigned',
         callbackUrl: receiver.url,
       });
-      await eventually(() => admin.runs.deliveries(run.id), deliveredOnce);
+      await waitUntil(() => admin.runs.deliveries(run.id), {
+        what: 'a delivered callback',
+        until: deliveredOnce,
+      });
       expect(receiver.received).toHaveLength(1);
       const [request] = receiver.received;
       expect(request?.headers['x-runyard-signature']).toBeUndefined();
@@ -275,15 +270,18 @@ describe.each(backendNames)('run callbacks on %s', (backend) => {
         callbackUrl: receiver.url,
         callbackSecret: secret,
       });
-      await eventually(
-        () => admin.runs.get(first.id),
-        (run) => run.status === 'running',
-      );
+      await waitUntil(() => admin.runs.get(first.id), {
+        what: 'the first run to be running',
+        until: (run) => run.status === 'running',
+      });
       expect((await admin.runs.get(second.id)).status).toBe('queued');
       const cancelled = await admin.runs.cancel(second.id);
       expect(cancelled.status).toBe('cancelled');
 
-      await eventually(() => admin.runs.deliveries(second.id), deliveredOnce);
+      await waitUntil(() => admin.runs.deliveries(second.id), {
+        what: 'a delivered callback',
+        until: deliveredOnce,
+      });
       expect(receiver.received).toHaveLength(1);
       const [request] = receiver.received;
       expect(JSON.parse(request?.body ?? '')).toEqual(cancelled);
@@ -319,14 +317,17 @@ describe.each(backendNames)('run callbacks across a restart on %s', (backend) =>
         input: 'survive a restart',
         callbackUrl: `http://127.0.0.1:${port}/hooks/runyard`,
       });
-      await eventually(
-        () => first.admin.runs.deliveries(run.id),
-        (deliveries) => deliveries.length > 0,
-      );
+      await waitUntil(() => first.admin.runs.deliveries(run.id), {
+        what: 'the first callback attempt',
+        until: (deliveries) => deliveries.length > 0,
+      });
       await first.stop();
       receiver = await startReceiver(() => 200, port);
       second = await startTestServer(backend, environment, first.backend);
-      const deliveries = await eventually(() => second!.admin.runs.deliveries(run.id), deliveredOnce);
+      const deliveries = await waitUntil(() => second!.admin.runs.deliveries(run.id), {
+        what: 'a delivered callback',
+        until: deliveredOnce,
+      });
       expect(deliveries.at(-1)).toMatchObject({ delivered: true, statusCode: 200 });
       expect(deliveries.slice(0, -1).every((delivery) => !delivery.delivered)).toBe(true);
       expect(receiver.received).toHaveLength(1);

@@ -12,10 +12,10 @@ import {
   exitOf,
   logsWithMessage,
   stopRunyard,
-  until,
   useRunyardProcesses,
   type RunyardProcess,
 } from '../support/processes.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // A worker dies (SIGKILL) while a run's tool call is in flight: the other worker takes the run over
 // once its lease expires and resumes it from its journal. The interrupted call had not finished, so
@@ -236,10 +236,13 @@ function modelRequests(model: string): { first: number; afterTool: number } {
 
 /** Of the two workers, which one claimed the run first, and the other. */
 async function ownerOf(workers: RunyardProcess[], runId: string) {
-  const index = await until('a worker to claim the run', () => {
-    const found = workers.findIndex((worker) => claimsOf(worker).some((claim) => claim.runId === runId));
-    return found === -1 ? undefined : found;
-  });
+  const index = await waitUntil(
+    () => {
+      const found = workers.findIndex((worker) => claimsOf(worker).some((claim) => claim.runId === runId));
+      return found === -1 ? undefined : found;
+    },
+    { what: 'a worker to claim the run' },
+  );
   return { owner: workers[index]!, other: workers[1 - index]! };
 }
 
@@ -253,14 +256,11 @@ async function kill(worker: RunyardProcess): Promise<void> {
 }
 
 async function ended(admin: Runyard, runId: string): Promise<Run> {
-  return until(
-    `run ${runId} to end`,
-    async () => {
-      const run = await admin.runs.get(runId);
-      return run.status === 'queued' || run.status === 'running' ? undefined : run;
-    },
-    40_000,
-  );
+  return waitUntil(() => admin.runs.get(runId), {
+    what: `run ${runId} to end`,
+    until: (run) => run.status !== 'queued' && run.status !== 'running',
+    timeoutMs: 40_000,
+  });
 }
 
 const stepStarts = (events: readonly RunEvent[], step: number) =>
@@ -370,12 +370,10 @@ describe('a worker killed while its run calls an http tool', () => {
       streamConnected.open();
 
       // The tool result is stored and step 2's model call is in flight.
-      await until('the step 2 model request', () =>
-        modelRequests(model).afterTool === 1 ? true : undefined,
-      );
-      const beforeKill = await until('the stored tool result', async () => {
-        const events = await admin.runs.events(run.id);
-        return events.some((event) => event.type === 'tool-result') ? events : undefined;
+      await waitUntil(() => modelRequests(model).afterTool === 1, { what: 'the step 2 model request' });
+      const beforeKill = await waitUntil(() => admin.runs.events(run.id), {
+        what: 'the stored tool result',
+        until: (events) => events.some((event) => event.type === 'tool-result'),
       });
       const { owner, other } = await ownerOf(workers, run.id);
       slowSecondStep.value = false;

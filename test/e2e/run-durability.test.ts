@@ -8,6 +8,7 @@ import { routes, runEventSchema, type Run, type RunEvent } from '@runyard/protoc
 import { Runyard } from '@runyard/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresAvailable, temporaryDirectory, type BackendName } from '../support/backends.ts';
+import { endedRunStatuses, waitForRunStatus, waitUntil } from '../support/wait-until.ts';
 import { afterToolResult, journalOf, mockKey, useModelMock } from '../support/model-path.ts';
 import { isolatedPostgres } from '../support/postgres.ts';
 import { unusedPort } from '../support/ports.ts';
@@ -32,8 +33,6 @@ interface RunyardProcess {
   exited: Promise<void>;
 }
 
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
 const running: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -56,14 +55,16 @@ async function startRunyard(environment: Record<string, string>): Promise<Runyar
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-    if (url !== undefined) return { child, url, output: () => output, exited };
-    if (child.exitCode !== null) throw new Error(`runyard start exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`runyard start did not listen in time:\n${output}`);
-    await sleep(25);
-  }
+  const url = await waitUntil(
+    () => {
+      if (child.exitCode !== null) throw new Error(`runyard start exited with ${child.exitCode}`);
+      return /listening on (http:\/\/\S+)/.exec(output)?.[1];
+    },
+    { what: 'runyard start to listen', timeoutMs: startTimeoutMs },
+  ).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}:\n${output}`);
+  });
+  return { child, url, output: () => output, exited };
 }
 
 /** The process dies at once, as on a crash or an OOM kill: no shutdown, no lease released. */
@@ -75,20 +76,6 @@ async function killRunyard(runyard: RunyardProcess): Promise<void> {
 async function stopRunyard(runyard: RunyardProcess): Promise<void> {
   runyard.child.kill('SIGTERM');
   await runyard.exited;
-}
-
-async function until<T>(
-  description: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
-    await sleep(50);
-  }
 }
 
 const stepStarts = (events: readonly RunEvent[], step: number) =>
@@ -187,10 +174,11 @@ async function setUp(runyard: RunyardProcess, model: string): Promise<{ admin: R
 
 /** Waits until the run is in its step 2 for the `attempt`-th time (its model call in flight). */
 function inStepTwo(admin: Runyard, runId: string, attempt: number): Promise<RunEvent[]> {
-  return until(`step 2 to start (${attempt})`, async () => {
-    const events = await admin.runs.events(runId);
-    const toolResults = events.filter((event) => event.type === 'tool-result' && event.step === 1);
-    return toolResults.length === 1 && stepStarts(events, 2).length >= attempt ? events : undefined;
+  return waitUntil(() => admin.runs.events(runId), {
+    what: `step 2 to start (${attempt})`,
+    until: (events) =>
+      events.filter((event) => event.type === 'tool-result' && event.step === 1).length === 1 &&
+      stepStarts(events, 2).length >= attempt,
   });
 }
 
@@ -218,9 +206,7 @@ async function killMidStepAndResume(backend: BackendName, leaseMs: number): Prom
 
   // Step 1 (the echo call and its result) is stored; step 2's model call is in flight.
   const beforeKill = await inStepTwo(admin, runId, 1);
-  await until('the step 2 model request', () =>
-    Promise.resolve(modelRequests(model).afterTool === 1 ? true : undefined),
-  );
+  await waitUntil(() => modelRequests(model).afterTool === 1, { what: 'the step 2 model request' });
   await killRunyard(first);
   const killedAt = Date.now();
   slow.value = false;
@@ -231,10 +217,7 @@ async function killMidStepAndResume(backend: BackendName, leaseMs: number): Prom
   const streamed = await readStream(second.url, runId);
   expect(streamed.status).toBe(200);
 
-  const run: Run = await until('the run to end', async () => {
-    const current = await adminAgain.runs.get(runId);
-    return current.status === 'running' || current.status === 'queued' ? undefined : current;
-  });
+  const run: Run = await waitForRunStatus(adminAgain, runId, endedRunStatuses);
   expect(run).toMatchObject({
     status: 'succeeded',
     error: null,
@@ -302,17 +285,14 @@ describe('a run survives a restart of its process', () => {
     for (let claim = 1; claim <= 3; claim += 1) {
       const admin = new Runyard({ baseUrl: runyard.url, apiKey: bootstrapKey, maxRetries: 0 });
       await inStepTwo(admin, runId, claim);
-      await until(`step 2 model request ${claim}`, () =>
-        Promise.resolve(modelRequests(model).afterTool === claim ? true : undefined),
-      );
+      await waitUntil(() => modelRequests(model).afterTool === claim, {
+        what: `step 2 model request ${claim}`,
+      });
       await killRunyard(runyard);
       runyard = await startRunyard(environment);
     }
     const admin = new Runyard({ baseUrl: runyard.url, apiKey: bootstrapKey, maxRetries: 0 });
-    const run = await until('the run to end', async () => {
-      const current = await admin.runs.get(runId);
-      return current.status === 'running' || current.status === 'queued' ? undefined : current;
-    });
+    const run = await waitForRunStatus(admin, runId, endedRunStatuses);
     expect(run).toMatchObject({
       status: 'failed',
       output: null,

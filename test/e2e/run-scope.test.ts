@@ -1,7 +1,8 @@
 import type { RunEvent } from '@runyard/protocol';
 import { PermissionDeniedError, type Runyard } from '@runyard/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
+import { approvalAgent } from '../support/approval-agent.ts';
+import { waitForRunStatus } from '../support/wait-until.ts';
 import { backendNames } from '../support/backends.ts';
 import { unusedCredentials, useToolServer } from '../support/tool-server.ts';
 import { useTestServer } from '../support/use-server.ts';
@@ -58,7 +59,7 @@ describe.each(backendNames)('a key with only the run scope on %s', (backend) => 
         mode: 'background',
       });
       expect(['queued', 'running', 'succeeded']).toContain(started.status);
-      const ended = await untilStatus(runner, started.id, ['succeeded', 'failed']);
+      const ended = await waitForRunStatus(runner, started.id, ['succeeded', 'failed']);
       expect(ended.status, JSON.stringify(ended.error)).toBe('succeeded');
 
       const events = await runner.runs.events(started.id);
@@ -87,7 +88,7 @@ describe.each(backendNames)('a key with only the run scope on %s', (backend) => 
       input: `use http_fetch {"url":"${target}/echo/approved"}`,
       mode: 'background',
     });
-    const paused = await untilStatus(runner, started.id, ['requires_action']);
+    const paused = await waitForRunStatus(runner, started.id, ['requires_action']);
     expect(paused.requiredAction?.type).toBe('approval');
     const [approvalId] = paused.requiredAction?.type === 'approval' ? paused.requiredAction.approvals : [];
     expect(await runner.approvals.get(approvalId!)).toMatchObject({
@@ -96,7 +97,7 @@ describe.each(backendNames)('a key with only the run scope on %s', (backend) => 
       arguments: { url: `${target}/echo/approved` },
     });
     await runner.approvals.approve(approvalId!);
-    expect((await untilStatus(runner, started.id, ['succeeded', 'failed'])).status).toBe('succeeded');
+    expect((await waitForRunStatus(runner, started.id, ['succeeded', 'failed'])).status).toBe('succeeded');
   });
 
   it.skipIf(skip)(

@@ -10,10 +10,10 @@ import {
   exitOf,
   logsWithMessage,
   stopRunyard,
-  until,
   useRunyardProcesses,
   type RunyardProcess,
 } from '../support/processes.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 // Scale-out on PostgreSQL: `runyard api` and `runyard worker` processes share one database. Workers
 // claim with SKIP LOCKED and wake on LISTEN/NOTIFY; live events reach an SSE client of the API process
@@ -106,14 +106,11 @@ const claimsOf = (worker: RunyardProcess): Claim[] =>
   logsWithMessage(worker, 'claimed run').map((line) => line as unknown as Claim);
 
 async function ended(admin: Runyard, runId: string, timeoutMs = 20_000): Promise<Run> {
-  return until(
-    `run ${runId} to end`,
-    async () => {
-      const run = await admin.runs.get(runId);
-      return run.status === 'queued' || run.status === 'running' ? undefined : run;
-    },
+  return waitUntil(() => admin.runs.get(runId), {
+    what: `run ${runId} to end`,
+    until: (run) => run.status !== 'queued' && run.status !== 'running',
     timeoutMs,
-  );
+  });
 }
 
 function expectContinuous(events: readonly RunEvent[]): void {
@@ -200,16 +197,14 @@ describe('1 api and 2 worker processes on PostgreSQL', () => {
       }
       expect(created.every((run) => run.status === 'queued')).toBe(true);
       // Cheap probes (one row each), so that waiting does not load the machine the workers share.
-      await until(
-        `the ${backgroundRuns} runs to end`,
+      await waitUntil(
         async () => {
           for (const status of ['queued', 'running'] as const) {
-            if ((await admin.runs.list({ agent: 'scale', status, limit: 1 })).data.length > 0)
-              return undefined;
+            if ((await admin.runs.list({ agent: 'scale', status, limit: 1 })).data.length > 0) return false;
           }
           return true;
         },
-        60_000,
+        { what: `the ${backgroundRuns} runs to end`, timeoutMs: 60_000, intervalMs: 100 },
       );
       const runs = (await admin.runs.list({ agent: 'scale', limit: backgroundRuns })).data;
 
@@ -281,9 +276,9 @@ describe('a worker on SIGTERM', () => {
       const first = await admin.runs.create('drain', { input: 'This is run-first.', mode: 'background' });
       await within('the first run to call the model', firstArrived.opened);
       draining.child.kill('SIGTERM');
-      await until('the worker to start draining', () =>
-        logsWithMessage(draining, 'worker draining').length > 0 ? true : undefined,
-      );
+      await waitUntil(() => logsWithMessage(draining, 'worker draining').length > 0, {
+        what: 'the worker to start draining',
+      });
       // Created while the worker drains: it must not take it, even when its run ends and frees a slot.
       const second = await admin.runs.create('drain', { input: 'This is run-second.', mode: 'background' });
       answerHeld.open();
@@ -354,16 +349,21 @@ describe('a worker on SIGTERM', () => {
         input: 'Echo released (run-release).',
         mode: 'background',
       });
-      const ownerIndex = await until('a worker to claim the run', () => {
-        const index = workers.findIndex((worker) => claimsOf(worker).some((claim) => claim.runId === run.id));
-        return index === -1 ? undefined : index;
-      });
+      const ownerIndex = await waitUntil(
+        () => {
+          const index = workers.findIndex((worker) =>
+            claimsOf(worker).some((claim) => claim.runId === run.id),
+          );
+          return index === -1 ? undefined : index;
+        },
+        { what: 'a worker to claim the run' },
+      );
       const owner = workers[ownerIndex]!;
       const other = workers[1 - ownerIndex]!;
       // Step 1 (the echo call and its result) is stored; step 2's model call is in flight.
-      await until('the step 2 model request', () =>
-        requestsByTag(model).get('run-release')?.afterTool === 1 ? true : undefined,
-      );
+      await waitUntil(() => requestsByTag(model).get('run-release')?.afterTool === 1, {
+        what: 'the step 2 model request',
+      });
       slow.value = false;
       expect(await stopRunyard(owner), owner.output()).toEqual({ code: 0, signal: null });
       expect(logsWithMessage(owner, 'worker stopped')).toMatchObject([{ finished: 0, released: 1 }]);

@@ -1,7 +1,8 @@
-import type { Run, RunEvent } from '@runyard/protocol';
+import { sleep, type Run, type RunEvent } from '@runyard/protocol';
 import type { Runyard } from '@runyard/sdk';
 import { describe, expect, it } from 'vitest';
-import { approvalAgent, untilStatus } from '../support/approval-agent.ts';
+import { approvalAgent } from '../support/approval-agent.ts';
+import { waitForRunStatus, waitUntil } from '../support/wait-until.ts';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { useCleanups, type Gate } from '../support/harness.ts';
 import { connectProviders, useModelMock } from '../support/model-path.ts';
@@ -18,17 +19,6 @@ import { useTestServer } from '../support/use-server.ts';
 const toolServer = useToolServer(unusedCredentials);
 
 const { gate } = useCleanups();
-
-/** Polls `read` until `done` holds. */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 let names = 0;
 const unique = (prefix: string) => `${prefix}-${(names += 1)}`;
@@ -124,7 +114,7 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
       expect(ofType(events, 'child-run-end')).toEqual([]);
 
       await admin.approvals.approve(approval.id);
-      const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+      const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
       const [, finishedChild] = (await chainOf(admin, ended)) as [Run, Run];
       expect(finishedChild).toMatchObject({ id: child.id, status: 'succeeded', requiredAction: null });
       expect(toolServer().hits(`/echo/approved-${backend}`)).toBe(1);
@@ -157,7 +147,7 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
     const paused = await admin.runs.create(top, { input });
     const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
     await admin.approvals.deny(approval!.id, { reason: 'not this month' });
-    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+    const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
     expect(ended.status).toBe('succeeded');
     expect(toolServer().hits(`/echo/denied-${backend}`)).toBe(0);
     const [, child] = (await chainOf(admin, ended)) as [Run, Run];
@@ -207,7 +197,7 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
       expect(run.requiredAction).toEqual({ type: 'approval', approvals: [approval!.id] });
     }
     await admin.approvals.approve(approval!.id);
-    const ended = await untilStatus(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+    const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
     expect(ended.status).toBe('succeeded');
     const finished = await chainOf(admin, ended);
     expect(finished.map((run) => run.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
@@ -241,10 +231,11 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
       input: `${input} ${call(slowTool, 'wait')}`,
       mode: 'background',
     });
-    const children = await until(
-      () => admin.runs.list({ parent: run.id }),
-      (page) => page.data.length === 2 && page.data.some((child) => child.status === 'requires_action'),
-    );
+    const children = await waitUntil(() => admin.runs.list({ parent: run.id }), {
+      what: 'both children, one of them paused',
+      until: (page) =>
+        page.data.length === 2 && page.data.some((child) => child.status === 'requires_action'),
+    });
     const pausedChild = children.data.find((child) => child.status === 'requires_action')!;
     expect((await admin.runs.get(run.id)).status).toBe('running');
     return { run, pausedChild, held };
@@ -260,7 +251,7 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
       // The decision found the parent running: only the child's wait is over.
       expect((await admin.runs.get(pausedChild.id)).status).toBe('queued');
       held.open();
-      const ended = await untilStatus(admin, run.id, ['succeeded', 'failed', 'cancelled']);
+      const ended = await waitForRunStatus(admin, run.id, ['succeeded', 'failed', 'cancelled']);
       expect(ended.status).toBe('succeeded');
       expect(ended.output?.text).toContain('Held answer.');
       expect(await admin.runs.get(pausedChild.id)).toMatchObject({ status: 'succeeded' });
@@ -273,13 +264,15 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
     const { admin } = server();
     const { run, pausedChild } = await parentHeldRunning(`/echo/held-${backend}`);
     await admin.runs.cancel(run.id);
-    expect(await untilStatus(admin, run.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject({
+    expect(await waitForRunStatus(admin, run.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject({
       status: 'cancelled',
     });
-    expect(await untilStatus(admin, pausedChild.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject({
-      status: 'cancelled',
-      requiredAction: null,
-    });
+    expect(await waitForRunStatus(admin, pausedChild.id, ['cancelled', 'failed', 'succeeded'])).toMatchObject(
+      {
+        status: 'cancelled',
+        requiredAction: null,
+      },
+    );
     const [approval] = (await admin.approvals.list({ runId: pausedChild.id })).data;
     await admin.approvals.approve(approval!.id);
     expect((await admin.runs.get(pausedChild.id)).status).toBe('cancelled');
@@ -303,7 +296,7 @@ describe.each(backendNames)('approvals in child runs on %s', (backend) => {
       expect(ofType(await admin.runs.events(child.id), 'run-end')).toHaveLength(1);
       const [approval] = (await admin.approvals.list({ runId: paused.id })).data;
       await admin.approvals.approve(approval!.id);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       expect((await admin.runs.get(paused.id)).status).toBe('cancelled');
       expect((await admin.runs.get(child.id)).status).toBe('cancelled');
       expect(toolServer().hits(`/echo/cancelled-${backend}`)).toBe(0);
@@ -320,7 +313,7 @@ describe.each(backendNames)('approvals in child runs, expiry and restarts on %s'
       const { top, input } = await agentChain(server.admin, `/echo/expired-${backend}`);
       const paused = await server.admin.runs.create(top, { input });
       expect(paused.status).toBe('requires_action');
-      const ended = await untilStatus(server.admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+      const ended = await waitForRunStatus(server.admin, paused.id, ['succeeded', 'failed', 'cancelled']);
       expect(ended.status).toBe('succeeded');
       const [approval] = (await server.admin.approvals.list({ runId: paused.id })).data;
       expect(approval).toMatchObject({ status: 'expired', decidedBy: null });
@@ -345,7 +338,7 @@ describe.each(backendNames)('approvals in child runs, expiry and restarts on %s'
       expect(child.status).toBe('requires_action');
       const [approval] = (await second.admin.approvals.list({ runId: paused.id, status: 'pending' })).data;
       await second.admin.approvals.approve(approval!.id);
-      const ended = await untilStatus(second.admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+      const ended = await waitForRunStatus(second.admin, paused.id, ['succeeded', 'failed', 'cancelled']);
       expect(ended.status).toBe('succeeded');
       expect(await second.admin.runs.get(child.id)).toMatchObject({ status: 'succeeded' });
       expect(toolServer().hits(`/echo/restarted-${backend}`)).toBe(1);

@@ -12,6 +12,7 @@ import {
 } from '../support/model-path.ts';
 import type { TestServer } from '../support/server.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const playground = 'playground/playground';
 let names = 0;
@@ -36,16 +37,6 @@ const call = (tool: string, input: string) => `use ${tool} ${JSON.stringify({ in
 
 async function childrenOf(server: TestServer, parentId: string): Promise<Run[]> {
   return (await server.admin.runs.list({ parent: parentId })).data;
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
@@ -249,15 +240,15 @@ describe.each(backendNames)('agent tools on %s', (backend) => {
       const parent = await agent(server(), [tool]);
       try {
         const run = await admin.runs.create(parent, { input: call(tool, 'wait'), mode: 'background' });
-        const [childRun] = await until(
-          () => childrenOf(server(), run.id),
-          (children) => children.length === 1,
-        );
+        const [childRun] = await waitUntil(() => childrenOf(server(), run.id), {
+          what: 'the child run',
+          until: (children) => children.length === 1,
+        });
         await admin.runs.cancel(run.id);
-        const ended = await until(
-          () => admin.runs.get(run.id),
-          (current) => current.status !== 'running' && current.status !== 'queued',
-        );
+        const ended = await waitUntil(() => admin.runs.get(run.id), {
+          what: 'the parent run to end',
+          until: (current) => current.status !== 'running' && current.status !== 'queued',
+        });
         expect(ended.status).toBe('cancelled');
         expect(await admin.runs.get(childRun!.id)).toMatchObject({
           status: 'cancelled',
@@ -266,15 +257,15 @@ describe.each(backendNames)('agent tools on %s', (backend) => {
 
         // A child cancelled on its own: its parent's call fails, the parent answers anyway.
         const second = await admin.runs.create(parent, { input: call(tool, 'wait'), mode: 'background' });
-        const [secondChild] = await until(
-          () => childrenOf(server(), second.id),
-          (children) => children.length === 1 && children[0]?.status === 'running',
-        );
+        const [secondChild] = await waitUntil(() => childrenOf(server(), second.id), {
+          what: 'the running child run',
+          until: (children) => children.length === 1 && children[0]?.status === 'running',
+        });
         await admin.runs.cancel(secondChild!.id);
-        const done = await until(
-          () => admin.runs.get(second.id),
-          (current) => current.status === 'succeeded' || current.status === 'failed',
-        );
+        const done = await waitUntil(() => admin.runs.get(second.id), {
+          what: 'the parent run to end',
+          until: (current) => current.status === 'succeeded' || current.status === 'failed',
+        });
         expect(done.status).toBe('succeeded');
         expect(done.output?.text).toContain('ended cancelled');
       } finally {

@@ -1,4 +1,4 @@
-import type { Run, RunEvent } from '@runyard/protocol';
+import { sleep, type Run, type RunEvent } from '@runyard/protocol';
 import type { Runyard } from '@runyard/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendNames } from '../support/backends.ts';
@@ -10,21 +10,9 @@ import {
   useModelMock,
 } from '../support/model-path.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { endedRunStatuses, waitForRunStatus } from '../support/wait-until.ts';
 
 const mock = useModelMock();
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-/** Polls until the run is in one of `statuses` (a worker resumes it on its own). */
-async function until(client: Runyard, runId: string, statuses: Run['status'][]): Promise<Run> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const run = await client.runs.get(runId);
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status}`);
-    await sleep(25);
-  }
-}
 
 const weatherSchema = {
   type: 'object',
@@ -160,7 +148,7 @@ describe.each(backendNames)('client tools on %s', (backend) => {
     ).rejects.toMatchObject({ status: 400, details: { issues: [{ path: 'outputs.0.toolCallId' }] } });
 
     await admin.runs.submitToolOutputs(paused.id, { outputs: [{ toolCallId: rome!, output: 'rainy' }] });
-    const ended = await until(admin, paused.id, ['succeeded', 'failed', 'cancelled']);
+    const ended = await waitForRunStatus(admin, paused.id, endedRunStatuses);
     expect(ended.status).toBe('succeeded');
     expect(ended.requiredAction).toBeNull();
     expect(ended.output?.text).toBe(
@@ -206,7 +194,7 @@ describe.each(backendNames)('client tools on %s', (backend) => {
       await admin.runs.submitToolOutputs(paused.id, {
         outputs: [{ toolCallId: callId!, output: 'no GPS fix', isError: true }],
       });
-      const ended = await until(admin, paused.id, ['succeeded', 'failed']);
+      const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed']);
       expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'probe failed: no GPS fix' } });
       await expect(
         admin.runs.submitToolOutputs(paused.id, { outputs: [{ toolCallId: callId!, output: 1 }] }),
@@ -272,7 +260,7 @@ describe.each(backendNames)('client tools on %s', (backend) => {
       await admin.runs.submitToolOutputs(paused.id, {
         outputs: [{ toolCallId: 'call_client_1', output: { celsius: 3 } }],
       });
-      const ended = await until(admin, paused.id, ['succeeded', 'failed']);
+      const ended = await waitForRunStatus(admin, paused.id, ['succeeded', 'failed']);
       expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'It is 3 degrees in Oslo.' } });
 
       const requests = requestsOf(mock(), model);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Run } from '@runyard/protocol';
+import { sleep, type Run } from '@runyard/protocol';
 import { InternalServerError } from '@runyard/sdk';
 import { backendNames } from '../support/backends.ts';
 import {
@@ -235,7 +235,7 @@ describe.each(backendNames)('http tools against a real API on %s', (backend) => 
       expect(tokenRequests() - start).toBe(3);
       expect((await invoke(`oauth-${backend}`)).status).toBe(200);
       expect(tokenRequests() - start).toBe(3);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await sleep(1100);
       expect((await invoke(`oauth-${backend}`)).status).toBe(200);
       expect(tokenRequests() - start).toBe(4);
       toolServer().tokenLifetimeSeconds = 3600;

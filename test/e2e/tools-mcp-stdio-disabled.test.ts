@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadRequestError } from '@runyard/sdk';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
-import { pidsOf, until } from '../support/processes.ts';
+import { pidsOf } from '../support/processes.ts';
+import { waitUntil } from '../support/wait-until.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const everythingEntry = path.resolve(
@@ -42,9 +43,9 @@ describe.each(backendNames)('RUNYARD_MCP_STDIO=disabled on %s', (backend) => {
         tools: ['everything.echo'],
       });
       await allowing.stop();
-      await until('the stdio server to end with its Runyard', async () =>
-        (await pidsOf(marker)).length === 0 ? true : undefined,
-      );
+      await waitUntil(async () => (await pidsOf(marker)).length === 0, {
+        what: 'the stdio server to end with its Runyard',
+      });
 
       server = await startTestServer(backend, { RUNYARD_MCP_STDIO: 'disabled' }, allowing.backend);
       const { admin } = server;

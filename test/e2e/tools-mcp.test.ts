@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { RunEvent } from '@runyard/protocol';
+import { sleep, type RunEvent } from '@runyard/protocol';
 import { BadRequestError, InternalServerError } from '@runyard/sdk';
 import { backendNames } from '../support/backends.ts';
 import {
@@ -20,6 +20,7 @@ import {
 } from '../support/model-path.ts';
 import { pidsOf } from '../support/processes.ts';
 import { useTestServer } from '../support/use-server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const modules = path.resolve(import.meta.dirname, '../../node_modules/@modelcontextprotocol');
 /** Started from node_modules with this very node: nothing is downloaded at run time. */
@@ -228,12 +229,12 @@ describe.each(backendNames)('mcp tools on %s', (backend) => {
     expect(before).toHaveLength(1);
     const [pid] = before as [number];
     process.kill(pid, 'SIGKILL');
-    for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(isAlive(pid)).toBe(false);
+    await waitUntil(() => !isAlive(pid), {
+      what: `the killed MCP server ${pid} to be gone`,
+      timeoutMs: 5_000,
+    });
     // The client notices the exit (its pipes close) shortly after the process is gone.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     expect((await admin.tools.invoke('everything.echo', { message: 'after' })).output).toBe('Echo: after');
     const after = await pidsOf(marker);
     expect(after).toHaveLength(1);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { routes } from '@runyard/protocol';
+import { sleep, routes } from '@runyard/protocol';
 import { AuthenticationError, NotFoundError, PermissionDeniedError, Runyard } from '@runyard/sdk';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
 import { startTestServer } from '../support/server.ts';
@@ -120,7 +120,7 @@ describe.each(backendNames)('workspaces and API keys through the SDK on %s', (ba
     const expiring = await admin.apiKeys.create({ name: 'expiring', scopes: ['read'], expiresAt: soon });
     const expiringClient = new Runyard({ baseUrl: url, apiKey: expiring.key, maxRetries: 0 });
     await expiringClient.agents.list();
-    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await sleep(1600);
     await expect(expiringClient.agents.list()).rejects.toMatchObject({
       status: 401,
       message: expect.stringContaining('expired') as unknown,

@@ -1,4 +1,3 @@
-import type { Run } from '@runyard/protocol';
 import type { Runyard } from '@runyard/sdk';
 
 /**
@@ -25,15 +24,4 @@ export async function approvalAgent(
     tools: ['http_fetch'],
     policies: ['guarded'],
   });
-}
-
-/** Polls until the run is in one of `statuses`: a paused run's worker resumes it on its own. */
-export async function untilStatus(client: Runyard, runId: string, statuses: Run['status'][]): Promise<Run> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const run = await client.runs.get(runId);
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach } from 'vitest';
+import { waitUntil } from './wait-until.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const binary = fileURLToPath(new URL('../../packages/cli/bin/runyard.js', import.meta.url));
@@ -25,28 +26,11 @@ export interface RunyardProcess {
   exited: Promise<Exit>;
 }
 
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
 /** The environment of this process without any Runyard setting, so that only a test's own apply. */
 export function cleanEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('RUNYARD_') && name !== 'DATABASE_URL'),
   );
-}
-
-/** Polls `probe` until it returns a value; throws after `timeoutMs` naming what was awaited. */
-export async function until<T>(
-  description: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
-    await sleep(50);
-  }
 }
 
 /** The log lines with this message (pino's `msg`). */
@@ -97,20 +81,17 @@ export function useRunyardProcesses(startTimeoutMs = 30_000): {
           }
         });
       const ready = command === 'worker' ? /Runyard \(worker\) started/ : /listening on (http:\/\/\S+)/;
-      const deadline = Date.now() + startTimeoutMs;
-      for (;;) {
-        const match = ready.exec(output);
-        if (match !== null) {
-          return { command, child, url: match[1], output: () => output, logs, exited };
-        }
-        if (child.exitCode !== null)
-          throw new Error(`runyard ${command} exited with ${child.exitCode}:\n${output}`);
-        if (Date.now() > deadline) {
-          child.kill('SIGKILL');
-          throw new Error(`runyard ${command} did not start within ${startTimeoutMs} ms:\n${output}`);
-        }
-        await sleep(25);
-      }
+      const match = await waitUntil(
+        () => {
+          if (child.exitCode !== null) throw new Error(`runyard ${command} exited with ${child.exitCode}`);
+          return ready.exec(output) ?? undefined;
+        },
+        { what: `runyard ${command} to start`, timeoutMs: startTimeoutMs },
+      ).catch((error: unknown) => {
+        child.kill('SIGKILL');
+        throw new Error(`${(error as Error).message}:\n${output}`);
+      });
+      return { command, child, url: match[1], output: () => output, logs, exited };
     },
   };
 }

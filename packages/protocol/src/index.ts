@@ -14,3 +14,4 @@ export * from './resources/starter-kit.ts';
 export * from './resources/tools.ts';
 export * from './resources/policies.ts';
 export * from './resources/approvals.ts';
+export * from './retry.ts';

@@ -1,5 +1,7 @@
 import {
+  backoffDelayMs,
   errorBodySchema,
+  sleep,
   routes,
   type BodyInputOf,
   type ParamsOf,
@@ -9,6 +11,7 @@ import {
   runEventSchema,
   type RunEvent,
 } from '@runyard/protocol';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { ConnectionError, RateLimitError, ResponseValidationError, errorForStatus } from './errors.ts';
 
 export interface ClientOptions {
@@ -39,6 +42,9 @@ export interface ApiResponse<T> {
   requestId: string | undefined;
 }
 
+/** Between retries, unless the server named a wait (`Retry-After`): full jitter, up to 250 ms doubling, at most 4 s. */
+const retryBackoff = { baseMs: 250, capMs: 4_000 };
+
 /** The generic transport: one catalogue route, typed from its schemas, response validated. */
 export class Transport {
   private readonly baseUrl: string;
@@ -62,9 +68,62 @@ export class Transport {
     return { url, headers };
   }
 
-  /** A streaming route: its Server-Sent Events, validated, until the server ends the stream. */
+  /**
+   * A streaming route's run events, validated, through `run-end`. A connection that drops before
+   * `run-end` (a restart, a proxy's idle cut) is resumed on `GET /v1/runs/{id}/stream` with
+   * `Last-Event-ID` set to the last event seen, so the events come exactly once and in order, as the
+   * stored log has them. `maxRetries` failed reconnects in a row end it with a ConnectionError; an
+   * answer other than 2xx (401, 404, …) ends it at once, and so does a clean end with nothing new.
+   */
   async *stream<R extends RouteDefinition>(route: R, call: CallOptions<R> = {}): AsyncGenerator<RunEvent> {
+    const params = call.params as Record<string, unknown> | undefined;
+    let runId = typeof params?.runId === 'string' ? params.runId : undefined;
+    let lastSeq = call.lastEventId === undefined ? 0 : Number(call.lastEventId);
+    let connection: { route: RouteDefinition; call: CallOptions<RouteDefinition> } = { route, call };
+    let failures = 0;
+    for (;;) {
+      let cut: unknown;
+      let progressed = false;
+      try {
+        for await (const event of this.connect(connection.route, connection.call)) {
+          // A resumed stream starts after lastSeq; this guards against a server that repeats.
+          if (event.seq <= lastSeq) continue;
+          lastSeq = event.seq;
+          progressed = true;
+          failures = 0;
+          if (event.type === 'run-start') runId = event.runId;
+          yield event;
+          if (event.type === 'run-end') return;
+        }
+      } catch (error) {
+        if (!(error instanceof ConnectionError)) throw error;
+        cut = error;
+      }
+      // Ended by the server with nothing after lastSeq: the run ended at or before it (following a
+      // run from its last event). Ended after new events but before run-end: cut, so resume.
+      if (cut === undefined && !progressed) return;
+      failures += 1;
+      const where = `${route.method} ${route.path}`;
+      if (runId === undefined) {
+        throw new ConnectionError(`${where}: the stream ended before the run was named`, { cause: cut });
+      }
+      if (failures > (this.options.maxRetries ?? 2)) {
+        throw new ConnectionError(`${where}: the stream of run ${runId} ended after event ${lastSeq}`, {
+          cause: cut,
+        });
+      }
+      await sleep(backoffDelayMs(failures - 1, retryBackoff));
+      connection = { route: routes.streamRun, call: { params: { runId }, lastEventId: String(lastSeq) } };
+    }
+  }
+
+  /** One connection of a streaming route: its events until the server ends it or it is cut. */
+  private async *connect(
+    route: RouteDefinition,
+    call: CallOptions<RouteDefinition>,
+  ): AsyncGenerator<RunEvent> {
     const { url, headers } = this.request(route, call, 'text/event-stream');
+    const where = `${route.method} ${url.pathname}`;
     let response: Response;
     try {
       response = await this.fetchImplementation(url, {
@@ -73,7 +132,7 @@ export class Transport {
         ...(call.body !== undefined && { body: JSON.stringify(call.body) }),
       });
     } catch (cause) {
-      throw new ConnectionError(`${route.method} ${url.pathname}: ${describe(cause)}`, { cause });
+      throw new ConnectionError(`${where}: ${describe(cause)}`, { cause });
     }
     const requestId = response.headers.get('x-request-id') ?? undefined;
     if (!response.ok) {
@@ -90,7 +149,8 @@ export class Transport {
         requestId,
       );
     }
-    yield* readEvents(response, requestId);
+    if (response.body === null) return;
+    yield* readEvents(response.body, where, requestId);
   }
 
   async call<R extends RouteDefinition>(
@@ -112,7 +172,7 @@ export class Transport {
         });
       } catch (cause) {
         if (attempt < maxRetries) {
-          await sleep(backoffMs(attempt));
+          await sleep(backoffDelayMs(attempt, retryBackoff));
           continue;
         }
         throw new ConnectionError(`${route.method} ${url.pathname}: ${describe(cause)}`, { cause });
@@ -129,7 +189,11 @@ export class Transport {
       const retryAfterSeconds = Number(response.headers.get('retry-after') ?? Number.NaN);
       if ((response.status === 429 || response.status >= 500) && attempt < maxRetries) {
         await response.body?.cancel();
-        await sleep(Number.isFinite(retryAfterSeconds) ? retryAfterSeconds * 1000 : backoffMs(attempt));
+        await sleep(
+          Number.isFinite(retryAfterSeconds)
+            ? retryAfterSeconds * 1000
+            : backoffDelayMs(attempt, retryBackoff),
+        );
         continue;
       }
       const parsed = errorBodySchema.safeParse(await response.json().catch(() => undefined));
@@ -148,40 +212,61 @@ export class Transport {
   }
 }
 
-/** Reads Server-Sent Events of run events; every event is validated against the protocol. */
-async function* readEvents(response: Response, requestId: string | undefined): AsyncGenerator<RunEvent> {
-  if (response.body === null) return;
+/**
+ * Reads Server-Sent Events of run events, framed by `eventsource-parser` (LF, CRLF or CR line ends,
+ * multi-line data, comments); every event is validated against the protocol. A cut connection is a
+ * ConnectionError, which `Transport.stream` resumes.
+ */
+async function* readEvents(
+  body: ReadableStream<Uint8Array>,
+  where: string,
+  requestId: string | undefined,
+): AsyncGenerator<RunEvent> {
+  const messages: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => messages.push(message) });
   const decoder = new TextDecoder();
-  let buffer = '';
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let boundary = buffer.indexOf('\n\n');
-    while (boundary !== -1) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      boundary = buffer.indexOf('\n\n');
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n');
-      if (data === '') continue;
-      const json: unknown = JSON.parse(data);
-      const event = runEventSchema.safeParse(json);
-      if (!event.success) {
-        const failure = errorBodySchema.safeParse(json);
-        if (failure.success) throw errorForStatus(500, failure.data.error, requestId);
-        throw new ResponseValidationError(
-          `stream: an event does not match the protocol: ${data.slice(0, 200)}`,
-          requestId,
-        );
+  let endsWithCarriageReturn = false;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        throw new ConnectionError(`${where}: the stream was cut: ${describe(cause)}`, { cause });
       }
-      yield event.data;
+      if (chunk.done) {
+        // A CR at the very end is a whole line end (nothing can follow it to make a CRLF). An event
+        // not yet ended by its blank line is dropped, as the spec says.
+        if (endsWithCarriageReturn) parser.feed('\n');
+      } else {
+        const text = decoder.decode(chunk.value, { stream: true });
+        if (text !== '') endsWithCarriageReturn = text.endsWith('\r');
+        parser.feed(text);
+      }
+      for (const message of messages.splice(0)) yield parseEvent(message.data, requestId);
+      if (chunk.done) return;
     }
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
+}
+
+function parseEvent(data: string, requestId: string | undefined): RunEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    throw new ResponseValidationError(`stream: an event is not JSON: ${data.slice(0, 200)}`, requestId);
+  }
+  const event = runEventSchema.safeParse(json);
+  if (event.success) return event.data;
+  const failure = errorBodySchema.safeParse(json);
+  if (failure.success) throw errorForStatus(500, failure.data.error, requestId);
+  throw new ResponseValidationError(
+    `stream: an event does not match the protocol: ${data.slice(0, 200)}`,
+    requestId,
+  );
 }
 
 async function parseSuccess<R extends RouteDefinition>(
@@ -220,9 +305,6 @@ function scalarText(value: unknown): string {
     ? String(value)
     : JSON.stringify(value);
 }
-
-const backoffMs = (attempt: number) => Math.min(4000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -238,7 +238,10 @@ export class Runyard {
       this.data(
         this.transport.call(routes.createAgentRun, { params: { idOrSlug: agent }, body, ...options }),
       ),
-    /** Starts a run and yields its events as they happen, ending after `run-end`. */
+    /**
+     * Starts a run and yields its events as they happen, ending after `run-end`. A dropped connection
+     * is resumed after the last event seen (`follow`), so no event is lost or repeated.
+     */
     stream: (
       agent: string,
       body: Omit<BodyInputOf<typeof routes.createAgentRun>, 'mode'>,
@@ -278,7 +281,10 @@ export class Runyard {
         bytes: response.data,
       };
     },
-    /** The run's events after `afterSeq` (stored, then live), ending after `run-end`. */
+    /**
+     * The run's events after `afterSeq` (stored, then live), ending after `run-end`: continue exactly
+     * after event N with `follow(runId, N)`. A dropped connection is resumed after the last event seen.
+     */
     follow: (runId: string, afterSeq = 0): AsyncGenerator<RunEvent> =>
       this.transport.stream(routes.streamRun, { params: { runId }, lastEventId: String(afterSeq) }),
   };

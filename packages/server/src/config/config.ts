@@ -108,7 +108,7 @@ export interface Config {
   shutdownGraceMs: number;
   workerConcurrency: number;
   runLeaseMs: number;
-  /** The delay before the second callback attempt; each later one doubles it (capped at 1 hour). */
+  /** The bound of the random delay (full jitter) before the second callback attempt; each later one doubles it (capped at 1 hour). */
   callbackRetryBaseMs: number;
   /** How long a pending approval waits before it expires and counts as denied. */
   approvalTimeoutMs: number;

@@ -11,6 +11,7 @@ import type {
 } from '@runyard/protocol';
 import { isUniqueViolation, type AgentRecord, type AgentRow, type Page, type Store } from '../store/index.ts';
 import { RunyardError, conflict, invalidField, notFound } from '../shared/errors.ts';
+import { StaleWrite, anotherWriterWon, retryOnConflict } from '../shared/retry-on-conflict.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -30,6 +31,7 @@ export interface AgentListRequest {
 
 /** Without If-Match, a write that loses a race to another writer is re-applied on the fresh state. */
 const maxWriteAttempts = 25;
+const agentKeptChanging = 'the agent kept changing; try again';
 
 export function etagOf(agent: Pick<AgentRow, 'id' | 'revision'>): string {
   return `"${agent.id}.${agent.revision}"`;
@@ -157,7 +159,7 @@ export class AgentsService {
       throw invalidField('slug', `must equal the slug in the path ('${slug}') when given`);
     }
     const replacement: Replacement = { ...input, slug: undefined } as Replacement;
-    for (let attempt = 1; ; attempt += 1) {
+    return retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: agentKeptChanging }, async () => {
       const existing = await this.store.agents.find(caller.workspaceId, slug);
       if (existing === undefined) {
         if (ifMatch !== undefined) throw preconditionFailed(ifMatch, 'the agent does not exist');
@@ -165,8 +167,7 @@ export class AgentsService {
           return { action: 'created', agent: await this.create(caller, { ...replacement, slug }, options) };
         } catch (error) {
           // Another request created it meanwhile: update it instead.
-          if (error instanceof RunyardError && error.code === 'CONFLICT' && attempt < maxWriteAttempts)
-            continue;
+          if (error instanceof RunyardError && error.code === 'CONFLICT') return anotherWriterWon;
           throw error;
         }
       }
@@ -176,11 +177,11 @@ export class AgentsService {
         action: agent.etag === etagOf({ id: existing.id, revision: before }) ? 'unchanged' : 'updated',
         agent,
       };
-    }
+    });
   }
 
   async delete(caller: Caller, idOrSlug: string, ifMatch?: string): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
+    await retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: agentKeptChanging }, async () => {
       const current = await this.require(caller.workspaceId, idOrSlug);
       if (ifMatch !== undefined && ifMatch !== etagOf(current))
         throw preconditionFailed(ifMatch, etagOf(current));
@@ -191,10 +192,10 @@ export class AgentsService {
         await store.agentMemory.deleteAgent(caller.workspaceId, current.id);
         return true;
       });
-      if (deleted) return;
-      if (ifMatch !== undefined || attempt >= maxWriteAttempts)
-        throw preconditionFailed(ifMatch ?? '', 'changed');
-    }
+      if (deleted) return true;
+      if (ifMatch !== undefined) throw preconditionFailed(ifMatch, 'changed');
+      return anotherWriterWon;
+    });
   }
 
   async listVersions(caller: Caller, idOrSlug: string): Promise<AgentVersion[]> {
@@ -218,7 +219,7 @@ export class AgentsService {
   }
 
   async promote(caller: Caller, idOrSlug: string, input: PromoteAgent): Promise<Agent> {
-    for (let attempt = 1; ; attempt += 1) {
+    return retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: agentKeptChanging }, async () => {
       const current = await this.require(caller.workspaceId, idOrSlug);
       if (input.version > current.latestVersion) {
         throw invalidField(
@@ -237,8 +238,8 @@ export class AgentsService {
       ) {
         return toAgent({ ...current, [field]: input.version, revision: current.revision + 1, updatedAt });
       }
-      if (attempt >= maxWriteAttempts) throw conflict('the agent kept changing; try again');
-    }
+      return anotherWriterWon;
+    });
   }
 
   /**
@@ -252,7 +253,7 @@ export class AgentsService {
     next: (current: AgentRecord) => Replacement,
     options: AgentWriteOptions = {},
   ): Promise<Agent> {
-    for (let attempt = 1; ; attempt += 1) {
+    return retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: agentKeptChanging }, async () => {
       const current = await this.require(caller.workspaceId, idOrSlug);
       if (ifMatch !== undefined && ifMatch !== etagOf(current))
         throw preconditionFailed(ifMatch, etagOf(current));
@@ -313,8 +314,8 @@ export class AgentsService {
         });
       }
       if (ifMatch !== undefined) throw preconditionFailed(ifMatch, 'changed');
-      if (attempt >= maxWriteAttempts) throw conflict('the agent kept changing; try again');
-    }
+      return anotherWriterWon;
+    });
   }
 
   private async require(workspaceId: string, idOrSlug: string): Promise<AgentRecord> {
@@ -347,8 +348,6 @@ export class AgentsService {
     }
   }
 }
-
-class StaleWrite extends Error {}
 
 function preconditionFailed(sent: string, current: string): RunyardError {
   return new RunyardError(

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@runyard/protocol';
 
 /**
  * A provider's requestsPerMinute, per process: a sliding window of request starts per provider.
@@ -26,13 +26,8 @@ export class ProviderRateLimiter {
       }
       this.windows.set(providerId, starts);
       const waitMs = this.windowMs - (now - (starts[0] ?? now)) + 1;
-      try {
-        await sleep(waitMs, undefined, { signal });
-      } catch (error) {
-        // timers/promises rejects with its own AbortError; callers expect the signal's reason.
-        signal.throwIfAborted();
-        throw error;
-      }
+      // Rejects with the signal's own reason, and leaves no abort listener behind.
+      await sleep(waitMs, signal);
     }
   }
 }

@@ -7,6 +7,7 @@ import {
   type Store,
 } from '../store/index.ts';
 import { conflict, invalidField, notFound } from '../shared/errors.ts';
+import { anotherWriterWon, retryOnConflict } from '../shared/retry-on-conflict.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -70,31 +71,35 @@ export class ProvidersService {
       ...(input.number !== undefined && { number: input.number }),
     };
     await this.check(caller.workspaceId, provider);
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const { surfaceKind } = options;
-        if (surfaceKind === undefined) return await this.store.providers.create(caller.workspaceId, provider);
-        return await this.store.transaction(async (store) => {
-          const created = await store.providers.create(caller.workspaceId, provider);
-          const key = {
-            workspaceId: caller.workspaceId,
-            surface: surfaceKind.surface,
-            kind: providerKindReference,
-          };
-          await store.compatReferences.insert({ ...key, externalId: created.id }, surfaceKind.kind, now);
-          return created;
-        });
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        // The name or the number was taken: a taken name, or a number the caller chose, is the
-        // caller's conflict; a number picked here is picked again.
-        if ((await this.store.providers.get(caller.workspaceId, input.name)) !== undefined) {
-          throw conflict(`a provider named '${input.name}' already exists`, { name: input.name });
+    return retryOnConflict(
+      { maxAttempts: maxCreateAttempts, exhausted: 'providers kept being created meanwhile; try again' },
+      async () => {
+        try {
+          const { surfaceKind } = options;
+          if (surfaceKind === undefined)
+            return await this.store.providers.create(caller.workspaceId, provider);
+          return await this.store.transaction(async (store) => {
+            const created = await store.providers.create(caller.workspaceId, provider);
+            const key = {
+              workspaceId: caller.workspaceId,
+              surface: surfaceKind.surface,
+              kind: providerKindReference,
+            };
+            await store.compatReferences.insert({ ...key, externalId: created.id }, surfaceKind.kind, now);
+            return created;
+          });
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          // The name or the number was taken: a taken name, or a number the caller chose, is the
+          // caller's conflict; a number picked here is picked again.
+          if ((await this.store.providers.get(caller.workspaceId, input.name)) !== undefined) {
+            throw conflict(`a provider named '${input.name}' already exists`, { name: input.name });
+          }
+          if (input.number !== undefined) await this.assertNumberFree(caller, input.number);
+          return anotherWriterWon;
         }
-        if (input.number !== undefined) await this.assertNumberFree(caller, input.number);
-        if (attempt >= maxCreateAttempts) throw conflict('providers kept being created meanwhile; try again');
-      }
-    }
+      },
+    );
   }
 
   private async assertNumberFree(caller: Caller, number: number): Promise<void> {
@@ -109,17 +114,20 @@ export class ProvidersService {
    * the public API cannot create. Idempotent: a provider of that name is returned as it is.
    */
   async ensurePlayground(caller: Caller, name: string): Promise<{ provider: Provider; created: boolean }> {
-    for (let attempt = 1; ; attempt += 1) {
-      const existing = await this.store.providers.get(caller.workspaceId, name);
-      if (existing !== undefined) return { provider: existing, created: false };
-      try {
+    // The name (a concurrent request) or the number may be taken meanwhile: then look again.
+    return retryOnConflict(
+      {
+        maxAttempts: maxCreateAttempts,
+        lostRace: isUniqueViolation,
+        exhausted: 'providers kept being created meanwhile; try again',
+      },
+      async () => {
+        const existing = await this.store.providers.get(caller.workspaceId, name);
+        if (existing !== undefined) return { provider: existing, created: false };
         const provider = { ...playgroundProvider(nowIso()), name, builtIn: false };
         return { provider: await this.store.providers.create(caller.workspaceId, provider), created: true };
-      } catch (error) {
-        // The name (a concurrent request) or the number was taken: look again.
-        if (!isUniqueViolation(error) || attempt >= maxCreateAttempts) throw error;
-      }
-    }
+      },
+    );
   }
 
   /** The provider types a surface's clients named at creation (`create`'s `surfaceKind`), by provider id. */

@@ -1,6 +1,7 @@
 import { starterAgentSlug, type CreateAgent, type StarterKitResult } from '@runyard/protocol';
 import { isUniqueViolation, type Store } from '../store/index.ts';
-import { RunyardError } from '../shared/errors.ts';
+import { hasErrorCode } from '../shared/errors.ts';
+import { retryOnConflict } from '../shared/retry-on-conflict.ts';
 import { toAgent, type AgentsService } from './agents-service.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
@@ -37,18 +38,16 @@ export class StarterKitService {
     await this.ensurePlayground(caller.workspaceId);
     // A workspace without a default model gets the playground's; one the user chose stays.
     await this.store.workspaces.setDefaultModelIfUnset(caller.workspaceId, starterAgent.model);
-    for (let attempt = 1; ; attempt += 1) {
-      const existing = await this.store.agents.find(caller.workspaceId, starterAgentSlug);
-      if (existing !== undefined) return { agent: toAgent(existing), created: false };
-      try {
+    return retryOnConflict(
+      { maxAttempts, lostRace: (error) => hasErrorCode(error, 'CONFLICT') },
+      async () => {
+        const existing = await this.store.agents.find(caller.workspaceId, starterAgentSlug);
+        if (existing !== undefined) return { agent: toAgent(existing), created: false };
         // Created and promoted in one transaction: no one ever sees an unpromoted demo.
         const agent = await this.agents.create(caller, starterAgent, { promoteToProduction: true });
         return { agent, created: true };
-      } catch (error) {
-        const lostRace = error instanceof RunyardError && error.code === 'CONFLICT';
-        if (!lostRace || attempt >= maxAttempts) throw error;
-      }
-    }
+      },
+    );
   }
 
   /** For the first start, which has no API key's caller: acts as the workspace itself. */

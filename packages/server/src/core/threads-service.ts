@@ -2,6 +2,7 @@ import type { CreateThread, Message, Run, Thread, UpdateThread } from '@runyard/
 import { toRun } from '../engine/runs/run-view.ts';
 import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
 import { conflict, notFound } from '../shared/errors.ts';
+import { StaleWrite, retryOnConflict } from '../shared/retry-on-conflict.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -15,8 +16,6 @@ export interface ThreadRunHistory {
 /** Concurrent first uses of one external thread name: the losers read the winner's mapping. */
 const maxResolveAttempts = 5;
 
-class ReferenceMoved extends Error {}
-
 export class ThreadsService {
   constructor(private readonly store: Store) {}
 
@@ -27,9 +26,14 @@ export class ThreadsService {
    */
   async resolveExternal(caller: Caller, surface: string, externalId: string): Promise<string> {
     const key = { workspaceId: caller.workspaceId, surface, kind: 'thread', externalId };
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.store.transaction(async (store) => {
+    return retryOnConflict(
+      {
+        maxAttempts: maxResolveAttempts,
+        lostRace: isUniqueViolation,
+        exhausted: `thread '${externalId}' kept changing; try again`,
+      },
+      () =>
+        this.store.transaction(async (store) => {
           const mapped = await store.compatReferences.find(key);
           if (mapped !== undefined && (await store.threads.get(caller.workspaceId, mapped)) !== undefined) {
             return mapped;
@@ -43,15 +47,10 @@ export class ThreadsService {
             updatedAt: now,
           });
           if (mapped === undefined) await store.compatReferences.insert(key, thread.id, now);
-          else if (!(await store.compatReferences.repoint(key, mapped, thread.id)))
-            throw new ReferenceMoved();
+          else if (!(await store.compatReferences.repoint(key, mapped, thread.id))) throw new StaleWrite();
           return thread.id;
-        });
-      } catch (error) {
-        if (!(error instanceof ReferenceMoved || isUniqueViolation(error))) throw error;
-        if (attempt >= maxResolveAttempts) throw conflict(`thread '${externalId}' kept changing; try again`);
-      }
-    }
+        }),
+    );
   }
 
   async create(caller: Caller, input: CreateThread): Promise<Thread> {

@@ -8,6 +8,7 @@ import {
   type ToolRecord,
 } from '../store/index.ts';
 import { conflict, notFound } from '../shared/errors.ts';
+import { StaleWrite, anotherWriterWon, retryOnConflict } from '../shared/retry-on-conflict.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -21,6 +22,7 @@ import { builtinView, toTool } from './tool-views.ts';
 
 /** Without If-Match, a change that loses a race to another writer is re-applied on the fresh state. */
 const maxWriteAttempts = 25;
+const toolKeptChanging = 'the tool kept changing; try again';
 
 /**
  * The registry of a workspace's tools: CRUD with immutable versions (what a definition may hold is
@@ -117,7 +119,7 @@ export class ToolsService {
   /** A change to the definition adds a version; the same definition again changes nothing. */
   async update(caller: Caller, name: string, change: UpdateTool): Promise<Tool> {
     this.rules.refuseBuiltin(name, 'changed');
-    for (let attempt = 1; ; attempt += 1) {
+    return retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: toolKeptChanging }, async () => {
       const current = await this.require(caller.workspaceId, name);
       const config = await this.rules.configOfChange(caller.workspaceId, current, change);
       if (toolContentHash(config) === toolContentHash(current.config)) return toTool(current);
@@ -172,14 +174,14 @@ export class ToolsService {
           ...(mcpDiscovery !== undefined && { mcpDiscovery }),
         });
       }
-      if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
-    }
+      return anotherWriterWon;
+    });
   }
 
   /** Refused while an agent's draft, staging or production version names the tool or one of its operations. */
   async delete(caller: Caller, name: string): Promise<void> {
     this.rules.refuseBuiltin(name, 'deleted');
-    for (let attempt = 1; ; attempt += 1) {
+    await retryOnConflict({ maxAttempts: maxWriteAttempts, exhausted: toolKeptChanging }, async () => {
       const deleted = await this.store.transaction(async (store) => {
         const current = await store.tools.find(caller.workspaceId, name);
         if (current === undefined) throw notFound('tool', name);
@@ -189,9 +191,8 @@ export class ToolsService {
         }
         return store.tools.softDelete(caller.workspaceId, current.id, current.revision, nowIso());
       });
-      if (deleted) return;
-      if (attempt >= maxWriteAttempts) throw conflict('the tool kept changing; try again');
-    }
+      return deleted ? true : anotherWriterWon;
+    });
   }
 
   /** Newest first; a built-in tool has none. */
@@ -235,5 +236,3 @@ export class ToolsService {
     return tool;
   }
 }
-
-class StaleWrite extends Error {}

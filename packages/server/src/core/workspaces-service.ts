@@ -1,6 +1,7 @@
 import type { UpdateWorkspace, Workspace } from '@runyard/protocol';
 import { isUniqueViolation, type Page, type PageRequest, type Store } from '../store/index.ts';
 import { RunyardError, conflict, invalidField, notFound } from '../shared/errors.ts';
+import { retryOnConflict } from '../shared/retry-on-conflict.ts';
 import type { Caller } from './caller.ts';
 import { nowIso } from './clock.ts';
 import { newId } from './ids.ts';
@@ -20,13 +21,14 @@ export class WorkspacesService {
       );
     }
     // teamId is max + 1: two concurrent creations can pick the same number, and the loser retries.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await createWorkspace(this.store, name);
-      } catch (error) {
-        if (!isUniqueViolation(error) || attempt >= maxCreateAttempts) throw error;
-      }
-    }
+    return retryOnConflict(
+      {
+        maxAttempts: maxCreateAttempts,
+        lostRace: isUniqueViolation,
+        exhausted: 'workspaces kept being created meanwhile; try again',
+      },
+      () => createWorkspace(this.store, name),
+    );
   }
 
   async list(caller: Caller, page: PageRequest): Promise<Page<Workspace>> {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { abortScope } from './abort-scope.ts';
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+import { sleep } from '@runyard/protocol';
 
 describe('abortScope', () => {
   it("aborts with the parent's reason", () => {

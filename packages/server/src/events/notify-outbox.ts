@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@runyard/protocol';
 import pg from 'pg';
 import { backoffDelayMs, type BackoffRangeMs } from './backoff.ts';
 import type { RunNotice } from './bus-notices.ts';

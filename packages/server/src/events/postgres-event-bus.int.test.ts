@@ -8,6 +8,7 @@ import { postgresAvailable } from '../../../../test/support/backends.ts';
 import { isolatedPostgres } from '../../../../test/support/postgres.ts';
 import { newId } from '../core/ids.ts';
 import { migrate, openDatabase, Store } from '../store/index.ts';
+import type { BackoffRangeMs } from './backoff.ts';
 import { channelName } from './bus-notices.ts';
 import { createPostgresEventBus, type PostgresEventBus } from './postgres-event-bus.ts';
 import { collect, collectSignals, range, settle, waitUntil } from './test-fixtures/collectors.ts';
@@ -44,7 +45,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
   /** A process of its own on the database: its own pool, store and bus. */
   async function startProcess(
     databaseUrl: string,
-    options: { reconnectDelayMs?: { initial: number; maximum: number } } = {},
+    options: { reconnectDelayMs?: BackoffRangeMs } = {},
   ): Promise<Process> {
     const handle = await openDatabase({ databaseUrl, dataDir: os.tmpdir() });
     cleanups.push(() => handle.close());
@@ -201,8 +202,11 @@ describe.skipIf(!postgresAvailable)('PostgreSQL event bus', () => {
   it('reconnects after its LISTEN connection is killed and catches up on what it missed', async () => {
     const databaseUrl = await database();
     const a = await startProcess(databaseUrl);
-    // Slow enough to reconnect that A's next events are surely published while B is deaf.
-    const b = await startProcess(databaseUrl, { reconnectDelayMs: { initial: 1500, maximum: 3000 } });
+    // Slow enough to reconnect that A's next events are surely published while B is deaf: the
+    // jitter's draw is pinned near the top of the window, so the first reconnect waits ~1.5 s.
+    const b = await startProcess(databaseUrl, {
+      reconnectDelayMs: { initial: 1500, maximum: 3000, random: () => 0.999 },
+    });
     const runId = newId('run');
     const quiet = newId('run');
     const onB = collect(b.bus, runId);

@@ -33,6 +33,11 @@ export class RunyardError extends Error {
   }
 }
 
+/** `error` is a RunyardError of this code. */
+export function hasErrorCode(error: unknown, code: ErrorCode): error is RunyardError {
+  return error instanceof RunyardError && error.code === code;
+}
+
 export function notFound(kind: string, reference: string): RunyardError {
   return new RunyardError('NOT_FOUND', `${kind} '${reference}' was not found`, { kind, reference });
 }

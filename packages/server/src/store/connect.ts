@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { backoffDelayMs } from '@runyard/protocol';
 import {
   CompiledQuery,
   Kysely,
@@ -116,6 +117,8 @@ function readableByOwnerOnly(file: string): void {
 
 const exclusiveLockWaitMs = 3000;
 const walSwitchWaitMs = 10_000;
+/** Full jitter (`backoffDelayMs`) between tries of the WAL switch: up to 20 ms doubling, at most 200 ms. */
+const walSwitchBackoff = { baseMs: 20, capMs: 200 };
 
 /**
  * Switches a new database to WAL. Processes opening one new file at once race for that switch, and
@@ -124,14 +127,15 @@ const walSwitchWaitMs = 10_000;
  */
 function enterWalMode(connection: SqliteDatabase.Database): void {
   const deadline = Date.now() + walSwitchWaitMs;
-  for (;;) {
+  for (let retry = 0; ; retry += 1) {
     try {
       connection.pragma('journal_mode = WAL');
       return;
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
       // Opening a database is synchronous (better-sqlite3): so is this pause.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 30);
+      const pauseMs = backoffDelayMs(retry, walSwitchBackoff);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pauseMs);
     }
   }
 }

@@ -5,21 +5,27 @@ import { callbackSignature, retryDelayMs } from './callback-scheduler.ts';
 describe('retryDelayMs', () => {
   const hour = 60 * 60 * 1000;
 
-  it('doubles from the base with each failed attempt', () => {
-    const middle = () => 0.5;
-    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(attempt, 1000, hour, middle))).toEqual([
+  it('draws up to a bound that doubles from the base with each failed attempt', () => {
+    const top = () => 0.999_999;
+    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(attempt, 1000, hour, top))).toEqual([
       1000, 2000, 4000, 8000, 16_000,
     ]);
+    expect(retryDelayMs(3, 1000, hour, () => 0.5)).toBe(2000);
   });
 
-  it('jitters by at most 20 % either way', () => {
-    expect(retryDelayMs(3, 1000, hour, () => 0)).toBe(3200);
-    expect(retryDelayMs(3, 1000, hour, () => 0.999_999)).toBe(4800);
+  it('is full jitter: anywhere from 0 to the bound', () => {
+    expect(retryDelayMs(3, 1000, hour, () => 0)).toBe(0);
+    for (let draw = 0; draw < 500; draw += 1) {
+      const delay = retryDelayMs(3, 1000, hour);
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThanOrEqual(4000);
+    }
   });
 
   it('never waits longer than the cap, however many attempts failed', () => {
     for (const attempt of [13, 20, 100, 10_000]) {
-      expect(retryDelayMs(attempt, 1000, hour, () => 0.999_999)).toBe(hour);
+      expect(retryDelayMs(attempt, 1000, hour, () => 1)).toBe(hour);
+      expect(retryDelayMs(attempt, 1000, hour)).toBeLessThanOrEqual(hour);
     }
   });
 });

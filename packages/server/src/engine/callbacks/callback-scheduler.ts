@@ -1,6 +1,6 @@
 import { SerialTask } from '../serial-task.ts';
 import { createHmac } from 'node:crypto';
-import type { RunDelivery } from '@runyard/protocol';
+import { backoffDelayMs, type RunDelivery } from '@runyard/protocol';
 import type { RunRecord, Store } from '../../store/index.ts';
 import { abortScope } from '../abort-scope.ts';
 import { renderCallbackBody } from './callback-bodies.ts';
@@ -9,7 +9,7 @@ import { ToolError } from '../tools/tool-error.ts';
 import { sendOutbound } from '../tools/outbound.ts';
 
 export interface CallbackSchedulerOptions {
-  /** The delay after the first failed attempt; each later one doubles it, up to `retryCapMs`. */
+  /** The bound of the (full-jitter) delay after the first failed attempt; each later one doubles it, up to `retryCapMs`. */
   retryBaseMs: number;
   retryCapMs: number;
   /** No attempt starts later than this after the run ended. */
@@ -53,9 +53,9 @@ export function callbackSignature(secret: string, unixSeconds: number, body: str
 }
 
 /**
- * The delay before attempt `failedAttempt + 1`: `baseMs`·2^(failedAttempt−1), ±20 % jitter so that
- * callbacks failing together (a receiver that was down) do not all come back at the same moment,
- * never above `capMs`.
+ * The delay before attempt `failedAttempt + 1`: full jitter (`backoffDelayMs`), a random delay up to
+ * `baseMs`·2^(failedAttempt−1), never above `capMs`, so that callbacks failing together (a receiver
+ * that was down) do not all come back at the same moment.
  */
 export function retryDelayMs(
   failedAttempt: number,
@@ -63,8 +63,7 @@ export function retryDelayMs(
   capMs: number,
   random = Math.random,
 ): number {
-  const exponential = baseMs * 2 ** Math.min(failedAttempt - 1, 40);
-  return Math.round(Math.min(capMs, exponential * (0.8 + 0.4 * random())));
+  return backoffDelayMs(failedAttempt - 1, { baseMs, capMs }, random);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { APICallError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
-import type { Usage } from '@runyard/protocol';
+import { backoffDelayMs, sleep, type Usage } from '@runyard/protocol';
 import { abortScope } from '../abort-scope.ts';
 import { EngineError } from '../engine-error.ts';
 import { encodeToolNames, toolNameCodec } from './tool-wire-names.ts';
@@ -43,8 +43,8 @@ export interface ModelCallRequest {
   onRetry: (error: EngineError, delayMs: number) => Promise<void>;
 }
 
-const baseDelayMs = 500;
-const maxDelayMs = 30_000;
+/** Full jitter (`backoffDelayMs`): 0.5 s doubling, at most 30 s; a named `retry-after` is capped the same. */
+const modelBackoff = { baseMs: 500, capMs: 30_000 };
 
 /**
  * One model step with retries: 429, 5xx and dropped connections are retried with exponential
@@ -79,7 +79,7 @@ async function callWithRetries(request: ModelCallRequest): Promise<ModelStepResu
         const moreCandidates = candidateIndex < request.candidates.length - 1;
         if (!failure.retryable && !moreCandidates) throw failure.error;
         if (!moreRetries && !moreCandidates) throw failure.error;
-        const delayMs = moreRetries ? (failure.retryAfterMs ?? backoffMs(retry)) : 0;
+        const delayMs = moreRetries ? (failure.retryAfterMs ?? backoffDelayMs(retry, modelBackoff)) : 0;
         await request.onRetry(failure.error, delayMs);
         await sleep(delayMs, request.signal);
         if (!failure.retryable) break;
@@ -201,37 +201,16 @@ function classify(error: unknown, reference: string): Failure {
 function retryAfter(headers: Record<string, string> | undefined): number | undefined {
   if (headers === undefined) return undefined;
   const milliseconds = Number(headers['retry-after-ms']);
-  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.min(milliseconds, maxDelayMs);
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.min(milliseconds, modelBackoff.capMs);
   const value = headers['retry-after'];
   if (value === undefined) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, maxDelayMs);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, modelBackoff.capMs);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - Date.now()), maxDelayMs);
-}
-
-/** Full jitter: a random delay up to the exponential bound. */
-function backoffMs(retry: number): number {
-  const bound = Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
-  return Math.round(bound / 2 + (Math.random() * bound) / 2);
+  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - Date.now()), modelBackoff.capMs);
 }
 
 function describe(error: Error): string {
   const cause = error.cause as { code?: string; message?: string } | undefined;
   return cause?.code ?? cause?.message ?? error.message;
-}
-
-function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
-  if (milliseconds <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, milliseconds);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

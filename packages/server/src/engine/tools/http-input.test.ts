@@ -3,6 +3,7 @@ import { CredentialScrubber } from './credential-scrubber.ts';
 import { DefinitionProblem, placeInput, planInput, templateParameters } from './http-input.ts';
 import { OAuth2TokenCache } from './oauth2-token-cache.ts';
 import { ToolError } from './tool-error.ts';
+import { sleep } from '@runyard/protocol';
 
 const problemOf = (work: () => unknown): { path: string; message: string } | undefined => {
   try {
@@ -145,7 +146,7 @@ describe('the OAuth2 token cache', () => {
     let fetched = 0;
     const fetchToken = async () => {
       fetched += 1;
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       return { accessToken: `token-${fetched}`, expiresInSeconds: 100 };
     };
     const tokens = await Promise.all([cache.get('k', fetchToken), cache.get('k', fetchToken)]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { abortScope } from '../abort-scope.ts';
-import type { ToolAuth } from '@runyard/protocol';
+import { backoffDelayMs, sleep, type ToolAuth } from '@runyard/protocol';
 import { CredentialScrubber } from './credential-scrubber.ts';
 import {
   HttpAuthenticator,
@@ -34,8 +34,8 @@ export const defaultMaxRetries = 2;
 export const maxRedirects = 5;
 /** Retried after a 5xx or a connection failure: repeating them cannot do the work twice. */
 export const idempotentMethods: readonly string[] = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'];
-const retryBaseMs = 200;
-const retryCapMs = 2_000;
+/** Full jitter (`backoffDelayMs`): up to 200 ms doubling, at most 2 s; ends early when the run does. */
+const retryBackoff = { baseMs: 200, capMs: 2_000 };
 const defaultAccept = 'application/json, text/plain;q=0.9, */*;q=0.5';
 /** What APIs that deduplicate by key accept (Stripe: up to 255 characters). */
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
@@ -122,7 +122,7 @@ export async function callHttp(
       } catch (error) {
         if (error instanceof ToolError && error.reason === 'unreachable' && retryable) {
           if (attempt < operation.maxRetries) {
-            await backoff(attempt, signal);
+            await sleep(backoffDelayMs(attempt, retryBackoff), signal);
             attempt += 1;
             continue;
           }
@@ -137,7 +137,7 @@ export async function callHttp(
         continue;
       }
       if (status >= 500 && retryable && attempt < operation.maxRetries) {
-        await backoff(attempt, signal);
+        await sleep(backoffDelayMs(attempt, retryBackoff), signal);
         attempt += 1;
         continue;
       }
@@ -256,21 +256,4 @@ function failure(error: unknown, signal: AbortSignal, where: string, timeoutMs: 
     return new ToolError('timeout', `${where} did not answer within ${timeoutMs} ms`);
   }
   return new ToolError('unreachable', `${where} could not be reached: ${networkReason(error)}`);
-}
-
-/** 200 ms, 400 ms, 800 ms… (capped at 2 s), with up to 50 % jitter; ends early when the run does. */
-async function backoff(attempt: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  const delayMs = Math.min(retryCapMs, retryBaseMs * 2 ** attempt) * (1 + Math.random() / 2);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    }, delayMs);
-    const abort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', abort, { once: true });
-  });
 }

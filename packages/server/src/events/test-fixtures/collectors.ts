@@ -1,4 +1,5 @@
-import type { RunEvent } from '@runyard/protocol';
+import { sleep, type RunEvent } from '@runyard/protocol';
+import { waitUntil as waitUntilShared } from '../../../../../test/support/wait-until.ts';
 import type { BusSignal, EventBus } from '../event-bus.ts';
 
 /** The seqs one subscription of a run received, in the order it received them. */
@@ -28,19 +29,16 @@ export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, index) => from + index);
 }
 
+/** The shared polling helper (test/support/wait-until.ts), for a condition and what it waits for. */
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await waitUntilShared(condition, { what, timeoutMs, intervalMs: 10 });
 }
 
 /** Long enough for a stray duplicate notification to have arrived and been handled. */
 export function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 300));
+  return sleep(300);
 }

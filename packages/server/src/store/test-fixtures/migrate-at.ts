@@ -4,12 +4,13 @@
  * RUNYARD_DATA_DIR / DATABASE_URL and prints the names it applied as JSON.
  */
 import { migrate, openDatabase } from '../index.ts';
+import { sleep } from '@runyard/protocol';
 
 const startAt = Number(process.env.RUNYARD_TEST_START_AT ?? Date.now());
 const dataDir = process.env.RUNYARD_DATA_DIR;
 if (dataDir === undefined) throw new Error('RUNYARD_DATA_DIR is required');
 
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+await sleep(Math.max(0, startAt - Date.now()));
 const handle = await openDatabase({ databaseUrl: process.env.DATABASE_URL || undefined, dataDir });
 try {
   process.stdout.write(`${JSON.stringify(await migrate(handle))}\n`);

@@ -5,10 +5,11 @@
  */
 import { loadConfig } from '../../config/config.ts';
 import { startServer } from '../../runtime/start.ts';
+import { sleep } from '@runyard/protocol';
 
 const startAt = Number(process.env.RUNYARD_TEST_START_AT ?? Date.now());
 const config = loadConfig({ ...process.env, RUNYARD_PORT: '0', RUNYARD_LOG_LEVEL: 'silent' });
 
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
+await sleep(Math.max(0, startAt - Date.now()));
 const server = await startServer(config, { announce: () => undefined });
 await server.close();

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { upsertAgentSchema, type Agent, type AgentConfig, type UpsertAgent } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError } from '../../../shared/errors.ts';
+import { hasErrorCode } from '../../../shared/errors.ts';
+import { retryOnConflict } from '../../../shared/retry-on-conflict.ts';
 import { parseOrThrow } from '../../validation.ts';
 import {
   agentNameSchema,
@@ -109,44 +110,42 @@ async function deployPromptAgent(
   );
   const env = envOf(body.env);
   const renames = agentRenames(body, tools, policies);
-  let outcome: { action: string; agent: Agent } | undefined;
-  for (let attempt = 1; outcome === undefined; attempt += 1) {
+  const upsertOnce = async (): Promise<{ action: string; agent: Agent }> => {
     const existing = await unlessNotFound(services.agents.get(caller, agentName));
     const metadata = metadataWith(existing?.metadata ?? {}, {
       llmConfigs: body.llm_configs,
       identityProvider: body.identity_provider ?? null,
     });
-    try {
-      outcome = await withSurfaceFields(renames, () => {
-        const input: UpsertAgent = parseOrThrow(
-          upsertAgentSchema,
-          {
-            name: existing?.name ?? agentName,
-            description: existing?.description ?? '',
-            ...(existing !== undefined && {
-              category: existing.category ?? undefined,
-              subcategory: existing.subcategory ?? undefined,
-              tags: existing.tags,
-              status: existing.status,
-              outputSchema: existing.outputSchema,
-              settings: existing.settings,
-            }),
-            metadata,
-            model,
-            instructions: body.system_prompt ?? '',
-            tools,
-            policies,
-            env,
-          } satisfies UpsertAgent,
-          'body',
-        );
-        return services.agents.upsert(caller, agentName, input, existing?.etag);
-      });
-    } catch (error) {
-      const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
-      if (!raced || attempt >= maxUpsertAttempts) throw error;
-    }
-  }
+    return withSurfaceFields(renames, () => {
+      const input: UpsertAgent = parseOrThrow(
+        upsertAgentSchema,
+        {
+          name: existing?.name ?? agentName,
+          description: existing?.description ?? '',
+          ...(existing !== undefined && {
+            category: existing.category ?? undefined,
+            subcategory: existing.subcategory ?? undefined,
+            tags: existing.tags,
+            status: existing.status,
+            outputSchema: existing.outputSchema,
+            settings: existing.settings,
+          }),
+          metadata,
+          model,
+          instructions: body.system_prompt ?? '',
+          tools,
+          policies,
+          env,
+        } satisfies UpsertAgent,
+        'body',
+      );
+      return services.agents.upsert(caller, agentName, input, existing?.etag);
+    });
+  };
+  const outcome = await retryOnConflict(
+    { maxAttempts: maxUpsertAttempts, lostRace: (error) => hasErrorCode(error, 'PRECONDITION_FAILED') },
+    upsertOnce,
+  );
   return {
     status: outcome.action === 'created' ? 201 : 200,
     body: {

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { upsertAgentSchema, type Agent, type AgentSettings, type UpsertAgent } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError } from '../../../shared/errors.ts';
+import { RunyardError, hasErrorCode } from '../../../shared/errors.ts';
+import { retryOnConflict } from '../../../shared/retry-on-conflict.ts';
 import { parseOrThrow } from '../../validation.ts';
 import {
   metadataWith,
@@ -120,7 +121,11 @@ async function upsertAgent(
     resources: body.resources ?? [],
     unservedModelKind: model.unserved?.kind ?? null,
   };
-  for (let attempt = 1; ; attempt += 1) {
+  const upsertOnce = async (): Promise<{
+    action: 'created' | 'updated';
+    agent: Agent;
+    warnings: UpsertWarning[];
+  }> => {
     const existing = await findAgent(services, caller, body.slug);
     const input: UpsertAgent = checked({
       name: body.name ?? body.slug,
@@ -140,21 +145,16 @@ async function upsertAgent(
       settings: settingsOf(existing?.settings ?? {}, body),
       env: body.env ?? {},
     });
-    try {
-      // A model no provider serves yet is stored (runs are refused until one does: runs.ts).
-      const result = await services.agents.upsert(caller, body.slug, input, existing?.etag, {
-        allowUnknownProvider: model.unserved !== undefined,
-      });
-      return {
-        action: result.action === 'created' ? 'created' : 'updated',
-        agent: result.agent,
-        warnings,
-      };
-    } catch (error) {
-      const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
-      if (!raced || attempt >= maxUpsertAttempts) throw error;
-    }
-  }
+    // A model no provider serves yet is stored (runs are refused until one does: runs.ts).
+    const result = await services.agents.upsert(caller, body.slug, input, existing?.etag, {
+      allowUnknownProvider: model.unserved !== undefined,
+    });
+    return { action: result.action === 'created' ? 'created' : 'updated', agent: result.agent, warnings };
+  };
+  return retryOnConflict(
+    { maxAttempts: maxUpsertAttempts, lostRace: (error) => hasErrorCode(error, 'PRECONDITION_FAILED') },
+    upsertOnce,
+  );
 }
 
 /** Something of an upsert that is stored but not available here yet (the agent runs without it, or not). */

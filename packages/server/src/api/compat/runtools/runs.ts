@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { metadataSchema, type Agent, type InputMessage } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { RunCreateOptions } from '../../../core/runs-service.ts';
-import { RunyardError } from '../../../shared/errors.ts';
+import { hasErrorCode } from '../../../shared/errors.ts';
+import { retryOnConflict } from '../../../shared/retry-on-conflict.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { metadataWith, runtoolsFieldsOf, type RuntoolsFields } from './agent-fields.ts';
@@ -169,22 +170,25 @@ async function withServedModel(
   fields: RuntoolsFields,
 ): Promise<Agent> {
   let current = agent;
-  let currentFields = fields;
-  for (let attempt = 1; ; attempt += 1) {
-    if (currentFields.unservedModelKind === null || currentFields.unservedModelKind === undefined) {
-      return current;
-    }
-    const resolved = await resolveModelReference(services, caller, currentFields.model ?? undefined);
-    if (resolved.unserved !== undefined) {
-      throw new RuntoolsError(
-        422,
-        'model_unavailable',
-        `agent '${current.slug}' uses model '${resolved.unserved.model}', and ${unservedModelAdvice(resolved.unserved)}`,
-        { model: resolved.unserved.model, providerKind: resolved.unserved.kind },
-      );
-    }
-    try {
-      return await services.agents.update(
+  return retryOnConflict(
+    { maxAttempts: maxModelUpdateAttempts, lostRace: (error) => hasErrorCode(error, 'PRECONDITION_FAILED') },
+    async (attemptNumber) => {
+      // Another writer changed the agent since it was read: look at it afresh.
+      if (attemptNumber > 1) current = await services.agents.get(caller, current.id);
+      const currentFields = attemptNumber > 1 ? runtoolsFieldsOf(current) : fields;
+      if (currentFields.unservedModelKind === null || currentFields.unservedModelKind === undefined) {
+        return current;
+      }
+      const resolved = await resolveModelReference(services, caller, currentFields.model ?? undefined);
+      if (resolved.unserved !== undefined) {
+        throw new RuntoolsError(
+          422,
+          'model_unavailable',
+          `agent '${current.slug}' uses model '${resolved.unserved.model}', and ${unservedModelAdvice(resolved.unserved)}`,
+          { model: resolved.unserved.model, providerKind: resolved.unserved.kind },
+        );
+      }
+      return services.agents.update(
         caller,
         current.id,
         {
@@ -193,13 +197,8 @@ async function withServedModel(
         },
         current.etag,
       );
-    } catch (error) {
-      const raced = error instanceof RunyardError && error.code === 'PRECONDITION_FAILED';
-      if (!raced || attempt >= maxModelUpdateAttempts) throw error;
-      current = await services.agents.get(caller, current.id);
-      currentFields = runtoolsFieldsOf(current);
-    }
-  }
+    },
+  );
 }
 
 function settingsOf(config: RunBody['config']): RunCreateOptions['settings'] {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Readable } from 'node:stream';
-import type { McpToolConfig } from '@runyard/protocol';
+import { backoffDelayMs, sleep, type McpToolConfig } from '@runyard/protocol';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -14,16 +14,16 @@ import { ToolError } from '../tool-error.ts';
 export type RevealSecret = (secretName: string) => Promise<string>;
 
 const clientInfo = { name: 'runyard', version: '0.1.0' };
-const restartBaseMs = 250;
-const restartCapMs = 10_000;
+/** Full jitter (`backoffDelayMs`): a wait up to 250 ms doubling, at most 10 s, after consecutive failures. */
+const restartBackoff = { baseMs: 250, capMs: 10_000 };
 /** What is kept of a stdio server's stderr, to explain a failed start. */
 const stderrTailBytes = 2_048;
 
 /**
  * One MCP server of one tool definition in one workspace: a connected client, opened lazily.
  * A stdio server is one child process; when it dies (or an HTTP session drops) the next use
- * connects again, waiting `restartBaseMs` doubling up to `restartCapMs` after consecutive failures,
- * so a server that crashes at start cannot be spawned in a tight loop.
+ * connects again, waiting `restartBackoff` after consecutive failures (drawn once per failure), so a
+ * server that crashes at start cannot be spawned in a tight loop.
  *
  * Every credential the connection used (secret env values, secret header values) is in `scrubber`:
  * results and error messages pass through it before anyone sees them.
@@ -32,7 +32,8 @@ export class McpConnection {
   readonly scrubber = new CredentialScrubber();
   private client: Promise<Client> | undefined;
   private failures = 0;
-  private lastFailureAt = 0;
+  /** No connection attempt starts before this (epoch ms): the backoff after the last failure. */
+  private reconnectAt = 0;
   private closed = false;
   private stderrTail = '';
   /** The egress guard of the tool call whose requests are being sent (see `fetchWithHeaders`). */
@@ -82,15 +83,11 @@ export class McpConnection {
 
   private noteFailure(): void {
     this.failures += 1;
-    this.lastFailureAt = Date.now();
+    this.reconnectAt = Date.now() + backoffDelayMs(this.failures - 1, restartBackoff);
   }
 
   private async connect(): Promise<Client> {
-    if (this.failures > 0) {
-      const backoffMs = Math.min(restartCapMs, restartBaseMs * 2 ** (this.failures - 1));
-      const waitMs = this.lastFailureAt + backoffMs - Date.now();
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
+    if (this.failures > 0) await sleep(this.reconnectAt - Date.now());
     const transport = this.config.transport === 'stdio' ? await this.stdioTransport() : this.httpTransport();
     const client = new Client(clientInfo, { capabilities: {} });
     client.onclose = () => {
