@@ -1,105 +1,34 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import http from 'node:http';
-import type net from 'node:net';
-import path from 'node:path';
-import pg from 'pg';
 import { routes, type CreateTool } from '@runyard/protocol';
 import { BadRequestError, Runyard } from '@runyard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, postgresAvailable } from '../support/backends.ts';
-import { postgresUrl } from '../support/postgres.ts';
 import { startTestServer, testBootstrapKey, type TestServer } from '../support/server.ts';
 import { unusedPort } from '../support/ports.ts';
 import { useToolServer, type ToolServerCredentials } from '../support/tool-server.ts';
-
-interface RecordedResponse {
-  method: string;
-  pathname: string;
-  status: number;
-  /** Every response header as `name: value` lines, then the body. */
-  text: string;
-}
-
-interface Place {
-  name: string;
-  bytes: Buffer;
-}
-
-const canary = (label: string) => `sk-live-LEAKCANARY-${label}-${randomBytes(12).toString('hex')}`;
-
-/** Every file under a folder, recursively, as raw bytes. */
-function filesUnder(directory: string): Place[] {
-  return fs.readdirSync(directory, { withFileTypes: true, recursive: true }).flatMap((entry) => {
-    if (!entry.isFile()) return [];
-    const file = path.join(entry.parentPath, entry.name);
-    return [{ name: `file ${path.relative(directory, file)}`, bytes: fs.readFileSync(file) }];
-  });
-}
-
-/** Every row of every table in the test's PostgreSQL schema, as text. */
-async function postgresRows(databaseUrl: string): Promise<Place[]> {
-  const schema = new URL(databaseUrl).searchParams.get('schema');
-  if (schema === null) throw new Error('the test database URL names no schema');
-  const client = new pg.Client({ connectionString: (await postgresUrl())! });
-  await client.connect();
-  try {
-    const tables = await client.query<{ table_name: string }>(
-      `select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'`,
-      [schema],
-    );
-    expect(tables.rows.length, 'the schema has tables to search').toBeGreaterThanOrEqual(8);
-    const places: Place[] = [];
-    for (const { table_name: table } of tables.rows) {
-      const rows = await client.query<{ row: string }>(
-        `select t::text as row from ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} t`,
-      );
-      places.push({ name: `table ${table}`, bytes: Buffer.from(rows.rows.map((row) => row.row).join('\n')) });
-      // Bytes columns show as hex in row text: search their raw bytes too (run artifacts).
-      const byteColumns = await client.query<{ column_name: string }>(
-        `select column_name from information_schema.columns
-         where table_schema = $1 and table_name = $2 and data_type = 'bytea'`,
-        [schema, table],
-      );
-      for (const { column_name: column } of byteColumns.rows) {
-        const values = await client.query<{ value: Buffer }>(
-          `select ${client.escapeIdentifier(column)} as value from ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)}`,
-        );
-        places.push({
-          name: `table ${table}.${column}`,
-          bytes: Buffer.concat(values.rows.map((row) => row.value)),
-        });
-      }
-    }
-    return places;
-  } finally {
-    await client.end();
-  }
-}
-
-function placesHolding(places: Place[], needle: string): string[] {
-  const bytes = Buffer.from(needle, 'utf8');
-  return places.filter((place) => place.bytes.includes(bytes)).map((place) => place.name);
-}
+import {
+  canary,
+  filesUnder,
+  logPlaces,
+  placesHolding,
+  recordedResponse,
+  responsePlaces,
+  startModelUpstream,
+  storedPlaces,
+  type ModelUpstream,
+  type RecordedResponse,
+} from './leak-search.ts';
 
 describe.each(backendNames)('no secret leaks on %s', (backend) => {
   const skip = backend === 'postgres' && !postgresAvailable;
   let server: TestServer;
-  let upstream: http.Server;
-  const upstreamAuthorizations: string[] = [];
+  let upstream: ModelUpstream | undefined;
   const recorded: RecordedResponse[] = [];
 
   const recordingFetch: typeof fetch = async (input, init) => {
     const response = await fetch(input, init);
     const url = new URL(input instanceof Request ? input.url : String(input));
-    const headers: string[] = [];
-    response.headers.forEach((value, name) => headers.push(`${name}: ${value}`));
-    recorded.push({
-      method: init?.method ?? 'GET',
-      pathname: url.pathname,
-      status: response.status,
-      text: `${headers.join('\n')}\n\n${await response.clone().text()}`,
-    });
+    const body = await response.clone().text();
+    recorded.push(recordedResponse(init?.method ?? 'GET', url.pathname, response, body));
     return response;
   };
   const client = (apiKey: string) =>
@@ -108,24 +37,10 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
   beforeAll(async () => {
     if (skip) return;
     server = await startTestServer(backend, { RUNYARD_LOG_LEVEL: 'trace' });
-    // A model provider that records the key it is shown and echoes it in its 401 body.
-    upstream = http.createServer((request, response) => {
-      const authorization = request.headers.authorization ?? '';
-      upstreamAuthorizations.push(authorization);
-      const accepted = authorization === `Bearer ${acceptedUpstreamKey}`;
-      response.writeHead(accepted ? 200 : 401, { 'content-type': 'application/json' });
-      response.end(
-        JSON.stringify(
-          accepted
-            ? { data: [{ id: 'upstream-model' }] }
-            : { error: { message: `invalid key ${authorization}` } },
-        ),
-      );
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstream = await startModelUpstream(acceptedUpstreamKey);
   });
   afterAll(async () => {
-    await new Promise((resolve) => (upstream === undefined ? resolve(undefined) : upstream.close(resolve)));
+    await upstream?.close();
     await server?.close();
   });
 
@@ -161,7 +76,7 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
 
   it.skipIf(skip)('never returns, logs or stores a secret value or an issued API key', async () => {
     const admin = client(server.adminKey);
-    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}/v1`;
+    const upstreamUrl = upstream!.url;
 
     // Secrets, one created idempotently and replayed, one rotated, one deleted.
     const created = await admin.secrets.create(
@@ -218,7 +133,7 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
     expect(unreachable.ok).toBe(false);
     expect(unreachable.error?.code).toBe('PROVIDER_UNREACHABLE');
     // The search below would be meaningless if Runyard never decrypted anything: it did, and sent it.
-    expect(upstreamAuthorizations).toEqual([`Bearer ${providerKey}`, `Bearer ${rotatedProviderKey}`]);
+    expect(upstream!.authorizations).toEqual([`Bearer ${providerKey}`, `Bearer ${rotatedProviderKey}`]);
 
     // An agent whose environment references a secret, in two versions, promoted.
     await admin.agents.create({
@@ -370,21 +285,9 @@ describe.each(backendNames)('no secret leaks on %s', (backend) => {
     await admin.workspaces.list();
 
     // Everything the server answered, wrote to its log, and stored.
-    const responses: Place[] = recorded.map((response, index) => ({
-      name: `response ${index} to ${response.method} ${response.pathname} (${response.status})`,
-      bytes: Buffer.from(response.text, 'utf8'),
-    }));
-    const logs: Place[] = server.logs.map((line, index) => ({
-      name: `log line ${index}: ${line}`,
-      bytes: Buffer.from(line, 'utf8'),
-    }));
-    const stored: Place[] = [...filesUnder(server.backend.dataDir)];
-    if (backend === 'postgres') stored.push(...(await postgresRows(server.backend.databaseUrl!)));
-    else {
-      const names = stored.map((place) => place.name);
-      expect(names).toContain('file runyard.db');
-      expect(names).toContain('file runyard.db-wal');
-    }
+    const responses = responsePlaces(recorded);
+    const logs = logPlaces(server);
+    const stored = await storedPlaces(server);
 
     // The search can fail: what should be there is found in every kind of place.
     expect(responses.length).toBeGreaterThan(40);

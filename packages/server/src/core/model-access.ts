@@ -51,9 +51,11 @@ export class ModelAccess {
       }
       const { provider, secret } = found;
       const perMinute = provider.requestsPerMinute;
+      const { model, apiKey } = await this.models.model(workspaceId, provider, secret, modelId);
       candidates.push({
         reference,
-        model: await this.models.model(workspaceId, provider, secret, modelId),
+        model,
+        credentials: apiKey === undefined ? [] : [apiKey],
         prices: provider.prices,
         acquireSlot: (signal) =>
           perMinute === null ? Promise.resolve() : this.rateLimiter.acquire(provider.id, perMinute, signal),

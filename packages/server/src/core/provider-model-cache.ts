@@ -13,9 +13,15 @@ const modelCacheSize = 256;
  * fingerprint (a keyed hash of its value, never the value itself). The least recently used goes
  * first.
  */
+export interface ProviderModel {
+  model: LanguageModelV3;
+  /** The key the model sends, so what the provider answers can be scrubbed of it. */
+  apiKey: string | undefined;
+}
+
 export class ProviderModelCache {
   /** By `provider id/model id`; insertion order is recency (a hit is moved to the end). */
-  private readonly models = new Map<string, { revision: string; model: LanguageModelV3 }>();
+  private readonly models = new Map<string, ProviderModel & { revision: string }>();
 
   constructor(private readonly secrets: SecretsService) {}
 
@@ -25,7 +31,7 @@ export class ProviderModelCache {
     provider: Provider,
     secret: SecretRecord | undefined,
     modelId: string,
-  ): Promise<LanguageModelV3> {
+  ): Promise<ProviderModel> {
     const secretName = provider.apiKey?.secret;
     const cacheKey = `${provider.id}/${modelId}`;
     const revision = `${provider.updatedAt}|${secret === undefined ? '' : `${secret.id}|${secret.version}|${secret.fingerprint}|${secret.updatedAt}`}`;
@@ -38,16 +44,16 @@ export class ProviderModelCache {
     ) {
       this.models.delete(cacheKey);
       this.models.set(cacheKey, cached);
-      return cached.model;
+      return { model: cached.model, apiKey: cached.apiKey };
     }
     const apiKey = secretName === undefined ? undefined : await this.secrets.reveal(workspaceId, secretName);
     const model = resolveModel(provider, modelId, apiKey);
     this.models.delete(cacheKey);
-    this.models.set(cacheKey, { revision, model });
+    this.models.set(cacheKey, { revision, model, apiKey });
     if (this.models.size > modelCacheSize) {
       const oldest = this.models.keys().next();
       if (oldest.done !== true) this.models.delete(oldest.value);
     }
-    return model;
+    return { model, apiKey };
   }
 }

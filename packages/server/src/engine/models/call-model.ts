@@ -2,6 +2,7 @@ import { APICallError, type LanguageModelV3, type LanguageModelV3CallOptions } f
 import { backoffDelayMs, sleep, type Usage } from '@runyard/protocol';
 import { abortScope } from '../abort-scope.ts';
 import { EngineError } from '../engine-error.ts';
+import { CredentialScrubber } from '../tools/credential-scrubber.ts';
 import { encodeToolNames, toolNameCodec } from './tool-wire-names.ts';
 
 export interface ModelCandidate {
@@ -12,6 +13,12 @@ export interface ModelCandidate {
   prices?: Readonly<Record<string, { inputPerMillionUsd: number; outputPerMillionUsd: number }>>;
   /** Waits for a request slot of the provider's requestsPerMinute, if it has one. */
   acquireSlot: (signal: AbortSignal) => Promise<void>;
+  /**
+   * The credentials the model sends (its provider's API key): removed from every error message,
+   * since a provider's error body may quote the key it was shown, and the message reaches the run,
+   * its events, the log and the caller.
+   */
+  credentials?: readonly string[];
 }
 
 export interface ModelToolCall {
@@ -73,7 +80,7 @@ async function callWithRetries(request: ModelCallRequest): Promise<ModelStepResu
         return await streamOnce(candidate, request);
       } catch (error) {
         if (request.signal.aborted) throw request.signal.reason;
-        const failure = classify(error, candidate.reference);
+        const failure = scrubbed(classify(error, candidate.reference), candidate.credentials ?? []);
         lastError = failure.error;
         const moreRetries = failure.retryable && retry < request.maxRetries;
         const moreCandidates = candidateIndex < request.candidates.length - 1;
@@ -149,6 +156,16 @@ async function readStream(
     finishReason: finish.reason,
     usage: finish.usage,
   };
+}
+
+function scrubbed(failure: Failure, credentials: readonly string[]): Failure {
+  if (credentials.length === 0) return failure;
+  const scrubber = new CredentialScrubber();
+  for (const credential of credentials) scrubber.add(credential);
+  const message = scrubber.scrub(failure.error.message);
+  if (message === failure.error.message) return failure;
+  const error = new EngineError(failure.error.code, message, { retryable: failure.error.retryable });
+  return { ...failure, error };
 }
 
 interface Failure {
