@@ -12,6 +12,7 @@ import type { PauseCollector, PendingCall } from '../approvals/run-pause.ts';
 import type { RunArtifacts } from '../runs/run-artifacts.ts';
 import type { Tool, ToolRunScope } from '../tools/tool.ts';
 import { schemaProblems } from '../tools/validate-input.ts';
+import { addToTotals } from './usage-totals.ts';
 import { budgetExceeded, repeatedToolCalls, stepLimitReached, type LoopState } from './stop-conditions.ts';
 
 export const defaultMaxIterations = 10;
@@ -303,14 +304,7 @@ function toolCallsOf(content: readonly MessagePart[]): ToolCallRequest[] {
 
 function account(context: LoopContext, state: LoopState, reference: string, usage: Usage): void {
   state.iterations += 1;
-  state.usage = {
-    inputTokens: state.usage.inputTokens + usage.inputTokens,
-    outputTokens: state.usage.outputTokens + usage.outputTokens,
-    totalTokens: state.usage.totalTokens + usage.totalTokens,
-  };
-  const cost = context.costOf(reference, usage);
-  state.costUsd = Math.round((state.costUsd + cost.costUsd) * 1e9) / 1e9;
-  if (!cost.known) state.costIncomplete = true;
+  addToTotals(state, usage, context.costOf(reference, usage));
 }
 
 function checkOutput(

@@ -6,6 +6,7 @@ import { fromInput, planHistory, type LoopMessage, type StoredSummary, type Summ
 import { callModel, type ModelCandidate, type ModelStepResult } from '../models/call-model.ts';
 import type { RunLog } from '../runs/run-log.ts';
 import type { LoopState } from './stop-conditions.ts';
+import { addToTotals } from './usage-totals.ts';
 
 /** The summary is not a step of the agent: its events carry step 0, before the agent's step 1. */
 export const summaryStep = 0;
@@ -71,7 +72,7 @@ export async function summarizeHistory(
   const { plan, journaled } = summary;
   const previous = plan.previous === null ? undefined : summaryMessage(plan.previous);
   if (journaled !== undefined) {
-    addUsage(context, state, journaled.model, journaled.usage);
+    addToTotals(state, journaled.usage, context.costOf(journaled.model, journaled.usage));
     if (plan.turns.length === 0 || journaled.text === '') return previous;
     await summary.save({ text: journaled.text, throughPosition: plan.throughPosition });
     return summaryMessage(journaled.text);
@@ -124,7 +125,7 @@ export async function summarizeHistory(
     usage: result.usage,
     content: text === '' ? [] : [{ type: 'text', text }],
   });
-  addUsage(context, state, result.reference, result.usage);
+  addToTotals(state, result.usage, context.costOf(result.reference, result.usage));
   context.log.emit({ type: 'usage', usage: state.usage, costUsd: state.costUsd });
   await context.onProgress(state);
   if (text === '') return previous;
@@ -182,18 +183,6 @@ function line(speaker: string, part: MessagePart): string {
 
 function textOf(content: readonly MessagePart[]): string {
   return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
-}
-
-/** Like a step's usage, without counting an iteration. */
-function addUsage(context: SummaryCallContext, state: LoopState, reference: string, usage: Usage): void {
-  state.usage = {
-    inputTokens: state.usage.inputTokens + usage.inputTokens,
-    outputTokens: state.usage.outputTokens + usage.outputTokens,
-    totalTokens: state.usage.totalTokens + usage.totalTokens,
-  };
-  const cost = context.costOf(reference, usage);
-  state.costUsd = Math.round((state.costUsd + cost.costUsd) * 1e9) / 1e9;
-  if (!cost.known) state.costIncomplete = true;
 }
 
 /**

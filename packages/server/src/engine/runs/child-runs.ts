@@ -4,6 +4,7 @@ import type { PauseCollector } from '../approvals/run-pause.ts';
 import type { EngineDependencies } from '../engine-dependencies.ts';
 import { EngineError } from '../engine-error.ts';
 import type { RunLog } from './run-log.ts';
+import { addToTotals } from '../loop/usage-totals.ts';
 import type { LoopState } from '../loop/stop-conditions.ts';
 import type { ChildRunner, ChildRunRequest, ChildRunResult } from '../tools/tool.ts';
 import { ToolError } from '../tools/tool-error.ts';
@@ -22,12 +23,7 @@ const unforwarded = new Set<RunEvent['type']>(['text-delta', 'usage']);
 
 /** Adds a child's usage and cost to its parent's: the parent's budgets count them. */
 export function addChildUsage(state: LoopState, usage: Usage, costUsd: number): void {
-  state.usage = {
-    inputTokens: state.usage.inputTokens + usage.inputTokens,
-    outputTokens: state.usage.outputTokens + usage.outputTokens,
-    totalTokens: state.usage.totalTokens + usage.totalTokens,
-  };
-  state.costUsd = Math.round((state.costUsd + costUsd) * 1e9) / 1e9;
+  addToTotals(state, usage, { costUsd, known: true });
 }
 
 /**
