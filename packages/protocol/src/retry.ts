@@ -1,5 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
-
 /**
  * The one retry rule of Runyard, for the server and the SDK alike: exponential backoff with full
  * jitter, as AWS describes it ("Exponential Backoff And Jitter"): the delay before retry `n` (0 for
@@ -34,18 +32,24 @@ export function backoffBoundMs(retry: number, policy: BackoffPolicy): number {
 
 /**
  * Waits `milliseconds`; rejects with the signal's own reason (a run's cancel or deadline, not a
- * generic AbortError) as soon as it aborts. Built on `timers/promises`, which removes its abort
- * listener when the time is up, so waits on a long-lived signal leave nothing behind.
+ * generic AbortError) as soon as it aborts. The abort listener is removed when the time is up, so
+ * waits on a long-lived signal leave nothing behind. Plain timers and AbortSignal only: this package
+ * is below everything, browsers included, and imports no Node module.
  */
-export async function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  if (milliseconds <= 0) return;
-  try {
-    await delay(milliseconds, undefined, signal === undefined ? undefined : { signal });
-  } catch (error) {
-    if (signal?.aborted === true) throw signal.reason;
-    throw error;
-  }
+export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+  if (milliseconds <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, milliseconds);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Like `sleep`, for waits an abort merely cuts short: true when the time passed, false when aborted. */
