@@ -79,20 +79,27 @@ async function cuttingProxy(target: string, cutAfter: number, how: 'cut' | 'end'
         answer.setEncoding('utf8');
         answer.on('data', (chunk: string) => {
           pending += chunk;
+          let frames = '';
           let end = pending.indexOf('\n\n');
           while (end !== -1 && forwarded < cutAfter) {
             const frame = pending.slice(0, end + 2);
             pending = pending.slice(end + 2);
-            response.write(frame);
+            frames += frame;
             if (frame.includes('data:')) forwarded += 1;
             end = pending.indexOf('\n\n');
           }
-          if (forwarded >= cutAfter) {
-            answer.destroy();
-            // 'cut': the socket closes (after what was written) in the middle of the chunked body.
+          if (forwarded < cutAfter) {
+            response.write(frames);
+            return;
+          }
+          answer.destroy();
+          // Cut once what was forwarded has been written to the socket (a socket closed at once
+          // may drop writes the response still holds corked). 'cut': the socket closes in the
+          // middle of the chunked body; 'end': the response ends cleanly before run-end.
+          response.write(frames, () => {
             if (how === 'cut') response.socket?.end();
             else response.end();
-          }
+          });
         });
       },
     );
