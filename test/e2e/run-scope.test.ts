@@ -109,18 +109,19 @@ describe.each(backendNames)('a key with only the run scope on %s', (backend) => 
       expect(denied).toBeInstanceOf(PermissionDeniedError);
       expect(denied).toMatchObject({ details: { requiredScope: 'read', scopes: ['run'] } });
       expect((denied as PermissionDeniedError).details).not.toHaveProperty('acceptedScopes');
+      // One call at a time: a call started early would reject before anyone awaits it.
       for (const call of [
-        runner.agents.list(),
-        runner.agents.versions('follower'),
-        runner.runs.list(),
-        runner.threads.list(),
-        runner.threads.get(run.threadId!),
-        runner.approvals.list(),
-        runner.runs.deliveries(run.id),
-        runner.tools.list(),
-        runner.policies.list(),
+        () => runner.agents.list(),
+        () => runner.agents.versions('follower'),
+        () => runner.runs.list(),
+        () => runner.threads.list(),
+        () => runner.threads.get(run.threadId!),
+        () => runner.approvals.list(),
+        () => runner.runs.deliveries(run.id),
+        () => runner.tools.list(),
+        () => runner.policies.list(),
       ]) {
-        expect(await failure(call)).toBeInstanceOf(PermissionDeniedError);
+        expect(await failure(call())).toBeInstanceOf(PermissionDeniedError);
       }
     },
   );
