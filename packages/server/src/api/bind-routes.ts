@@ -17,6 +17,7 @@ import { hasScope, type Caller } from '../core/caller.ts';
 import type { Services } from '../core/services.ts';
 import { RunyardError } from '../shared/errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { headerValue } from './request-headers.ts';
 import { sendEventStream } from './sse.ts';
 import { parseOrThrow } from './validation.ts';
 
@@ -167,9 +168,4 @@ function presentedKey(request: FastifyRequest): string | undefined {
     return match?.[1] ?? '';
   }
   return headerValue(request, 'x-api-key');
-}
-
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

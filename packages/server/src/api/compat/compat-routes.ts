@@ -4,6 +4,7 @@ import type { Scope } from '@runyard/protocol';
 import { hasScope, type Caller } from '../../core/caller.ts';
 import type { Services } from '../../core/services.ts';
 import { RunyardError } from '../../shared/errors.ts';
+import { headerValue } from '../request-headers.ts';
 import { parseOrThrow } from '../validation.ts';
 
 /**
@@ -265,7 +266,12 @@ export function missingKeyMessage(
   return `send your API key as ${listed}${ignored}`;
 }
 
-export function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+/** The resource, or undefined when the service answers NOT_FOUND; other failures propagate. */
+export async function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (error instanceof RunyardError && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
 }

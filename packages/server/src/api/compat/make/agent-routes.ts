@@ -7,7 +7,8 @@ import { RunyardError, invalidField, notFound } from '../../../shared/errors.ts'
 import { idToUuid } from '../../../shared/id-uuid-codec.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { agentByClientId } from './client-ids.ts';
-import { addRoute, assertSameTeam, unlessNotFound } from './make-request.ts';
+import { addRoute, assertSameTeam } from './make-request.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import {
   createMakeAgentSchema,
   toOutputParser,

@@ -3,7 +3,8 @@ import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { RunyardError, notFound } from '../../../shared/errors.ts';
 import { idToUuid, isRfc9562Uuid, isUuidShaped, uuidToId } from '../../../shared/id-uuid-codec.ts';
-import { agentReference, unlessNotFound } from './make-request.ts';
+import { agentReference } from './make-request.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 
 /**
  * The ids a Make client sends, as our resources. Every id a Make client is told is an RFC 9562 uuid

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError, invalidField, notFound } from '../../../shared/errors.ts';
+import { invalidField, notFound } from '../../../shared/errors.ts';
 import { isUuidShaped, uuidToId } from '../../../shared/id-uuid-codec.ts';
 import { compatRouteBinder, presentedCompatKey } from '../compat-routes.ts';
 import { makeSurface } from './make-surface.ts';
@@ -79,16 +79,6 @@ export function addRoute<Params = unknown>(
 export function assertSameTeam(context: MakeContext, bodyTeamId: number | undefined): void {
   if (bodyTeamId !== undefined && bodyTeamId !== context.teamId) {
     throw invalidField('teamId', `must equal the teamId query parameter (${context.teamId})`);
-  }
-}
-
-/** The resource, or undefined when the service answers NOT_FOUND; other failures propagate. */
-export async function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
-  try {
-    return await lookup;
-  } catch (error) {
-    if (error instanceof RunyardError && error.code === 'NOT_FOUND') return undefined;
-    throw error;
   }
 }
 

@@ -17,7 +17,8 @@ import {
 import { RunagentsError, badRequest } from './errors.ts';
 import { renamed, withSurfaceFields, type FieldRename } from './field-names.ts';
 import { providerTypes } from './provider-routes.ts';
-import { addRoute, assertSameNamespace, unlessNotFound, type RouteContext } from './routing.ts';
+import { addRoute, assertSameNamespace, type RouteContext } from './routing.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import { accessPolicyName, deployToolRenames, deployToolSchema, fromDeployTool } from './tool-fields.ts';
 import { upsertTool } from './tool-routes.ts';
 

@@ -5,7 +5,8 @@ import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { formatDuration, durationSchema } from './durations.ts';
 import { renamed, withSurfaceFields, type FieldRename } from './field-names.ts';
-import { addRoute, assertSameNamespace, unlessNotFound } from './routing.ts';
+import { addRoute, assertSameNamespace } from './routing.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import { listQuerySchema } from './tool-routes.ts';
 
 const ruleSchema = z.strictObject({

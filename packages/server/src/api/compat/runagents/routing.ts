@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError } from '../../../shared/errors.ts';
-import { compatRouteBinder, headerValue, type CompatResult } from '../compat-routes.ts';
+import { headerValue } from '../../request-headers.ts';
+import { compatRouteBinder, type CompatResult } from '../compat-routes.ts';
 import { RunagentsError, badRequest } from './errors.ts';
 import { runagentsSurface } from './runagents-surface.ts';
 
@@ -71,14 +71,4 @@ export function assertSameNamespace(context: RouteContext, given: string | undef
     `namespace mismatch: ${field} is '${given}' but the workspace header (or the API key) names '${context.namespace}'`,
     { namespace: context.namespace, given },
   );
-}
-
-/** The resource, or undefined when the service answers NOT_FOUND; other failures propagate. */
-export async function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
-  try {
-    return await lookup;
-  } catch (error) {
-    if (error instanceof RunyardError && error.code === 'NOT_FOUND') return undefined;
-    throw error;
-  }
 }

@@ -13,7 +13,8 @@ import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { RunagentsError, badRequest } from './errors.ts';
 import { renamed, withSurfaceFields } from './field-names.ts';
-import { addRoute, assertSameNamespace, unlessNotFound, type RouteContext } from './routing.ts';
+import { addRoute, assertSameNamespace, type RouteContext } from './routing.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import {
   runagentsStatus,
   runagentsStatuses,

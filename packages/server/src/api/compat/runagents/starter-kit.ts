@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../../core/services.ts';
-import { addRoute, unlessNotFound } from './routing.ts';
+import { addRoute } from './routing.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import { upsertTool } from './tool-routes.ts';
 
 export const starterToolName = 'echo-tool';

@@ -4,7 +4,8 @@ import type { Tool } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
 import { parseOrThrow } from '../../validation.ts';
-import { addRoute, assertSameNamespace, unlessNotFound } from './routing.ts';
+import { addRoute, assertSameNamespace } from './routing.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import { withSurfaceFields, type FieldRename } from './field-names.ts';
 import {
   accessModeOf,

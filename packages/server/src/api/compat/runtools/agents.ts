@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { upsertAgentSchema, type Agent, type AgentSettings, type UpsertAgent } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError, hasErrorCode } from '../../../shared/errors.ts';
+import { hasErrorCode } from '../../../shared/errors.ts';
 import { retryOnConflict } from '../../../shared/retry-on-conflict.ts';
 import { parseOrThrow } from '../../validation.ts';
 import {
@@ -16,6 +16,7 @@ import {
 } from './agent-fields.ts';
 import { RuntoolsError } from './errors.ts';
 import { resolveModelReference, unservedModelAdvice, type ResolvedModel } from './models.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import { addRoute } from './routing.ts';
 
 const listQuerySchema = z.strictObject({
@@ -236,13 +237,8 @@ function checked(input: UpsertAgent): UpsertAgent {
   return parseOrThrow(upsertAgentSchema, input, 'body');
 }
 
-async function findAgent(services: Services, caller: Caller, slug: string): Promise<Agent | undefined> {
-  try {
-    return await services.agents.get(caller, slug);
-  } catch (error) {
-    if (error instanceof RunyardError && error.code === 'NOT_FOUND') return undefined;
-    throw error;
-  }
+function findAgent(services: Services, caller: Caller, slug: string): Promise<Agent | undefined> {
+  return unlessNotFound(services.agents.get(caller, slug));
 }
 
 function isGiven(value: string | null | undefined): value is string {

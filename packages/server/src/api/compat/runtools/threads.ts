@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { metadataSchema, type Thread } from '@runyard/protocol';
 import type { Caller } from '../../../core/caller.ts';
 import type { Services } from '../../../core/services.ts';
-import { RunyardError } from '../../../shared/errors.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { runtoolsFieldsOf } from './agent-fields.ts';
+import { unlessNotFound } from '../compat-routes.ts';
 import { addRoute } from './routing.ts';
 import { threadEventPage } from './thread-events.ts';
 
@@ -147,11 +147,8 @@ async function toRuntoolsThread(services: Services, caller: Caller, thread: Thre
   const latest = (await services.runs.list(caller, { thread: thread.id, limit: 1 })).data[0];
   let executionMode: string | null = null;
   if (latest !== undefined) {
-    try {
-      executionMode = runtoolsFieldsOf(await services.agents.get(caller, latest.agentId)).executionMode;
-    } catch (error) {
-      if (!(error instanceof RunyardError && error.code === 'NOT_FOUND')) throw error;
-    }
+    const agent = await unlessNotFound(services.agents.get(caller, latest.agentId));
+    if (agent !== undefined) executionMode = runtoolsFieldsOf(agent).executionMode;
   }
   return {
     id: thread.id,
